@@ -1,0 +1,237 @@
+package logstore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func openT(t *testing.T, dir string, seg int64) *Store {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Dir = dir
+	if seg > 0 {
+		cfg.SegmentBytes = seg
+	}
+	s, err := Open(cfg, Deps{Now: func() time.Time { return time.UnixMilli(5_000_000) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func ev(g, st string, ts int64, msg string) Event {
+	return Event{LogGroup: g, LogStream: st, Timestamp: ts, Message: msg}
+}
+
+func scanAll(t *testing.T, s *Store, q Query) []string {
+	t.Helper()
+	var out []string
+	if err := s.Scan(t.Context(), q, func(e *Event) error {
+		out = append(out, fmt.Sprintf("%s|%s|%d|%s", e.LogGroup, e.LogStream, e.Timestamp, e.Message))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestAppendScanOrderAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, 4096)
+	ctx := t.Context()
+	// Two appends whose time ranges overlap: scan must interleave them.
+	must(t, s.Append(ctx, []Event{ev("g1", "eni-a-all", 3000, "a3"), ev("g1", "eni-a-all", 1000, "a1"), ev("g1", "eni-b-all", 2000, "b2")}))
+	must(t, s.Append(ctx, []Event{ev("g1", "eni-a-all", 2000, "a2"), ev("g1", "eni-a-all", 3000, "a3bis"), ev("g2", "eni-a-all", 1, "x")}))
+	// Enough data to roll segments.
+	var many []Event
+	for i := range 200 {
+		many = append(many, ev("g3", "eni-c-all", int64(i), fmt.Sprintf("message number %04d with some padding", i)))
+	}
+	must(t, s.Append(ctx, many[:100]))
+	must(t, s.Append(ctx, many[100:]))
+
+	want := []string{"g1|eni-a-all|1000|a1", "g1|eni-a-all|2000|a2", "g1|eni-a-all|3000|a3", "g1|eni-a-all|3000|a3bis", "g1|eni-b-all|2000|b2"}
+	got := scanAll(t, s, Query{LogGroups: []string{"g1"}})
+	if d := cmp.Diff(got, want); d != "" {
+		t.Fatalf("scan (-got +want)\n%s", d)
+	}
+	got = scanAll(t, s, Query{LogGroups: []string{"g1"}, StreamPrefix: "eni-a", Start: 2000, End: 3000})
+	if d := cmp.Diff(got, []string{"g1|eni-a-all|2000|a2"}); d != "" {
+		t.Fatalf("range scan (-got +want)\n%s", d)
+	}
+	before := scanAll(t, s, Query{})
+	if len(before) != 206 {
+		t.Fatalf("events = %d, want 206", len(before))
+	}
+	groups := s.LogGroups()
+	if len(groups) != 3 || groups[0].Name != "g1" || groups[0].CreationTime != 5_000_000 {
+		t.Fatalf("groups = %+v", groups)
+	}
+	s.Close()
+
+	segs, _ := listSegments(dir)
+	if len(segs) < 2 {
+		t.Fatalf("segments = %v, want a roll", segs)
+	}
+	s2 := openT(t, dir, 4096)
+	if d := cmp.Diff(scanAll(t, s2, Query{}), before); d != "" {
+		t.Fatalf("after restart (-got +want)\n%s", d)
+	}
+	st, err := s2.LogStreams("g1")
+	must(t, err)
+	if len(st) != 2 || st[0].Name != "eni-a-all" || st[0].FirstEventTimestamp != 1000 || st[0].LastEventTimestamp != 3000 || st[0].Events != 4 {
+		t.Fatalf("streams = %+v", st)
+	}
+}
+
+func TestTornTailIsTruncated(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, 0)
+	must(t, s.Append(t.Context(), []Event{ev("g", "s", 1, "one")}))
+	must(t, s.Append(t.Context(), []Event{ev("g", "s", 2, "two")}))
+	s.Close()
+	p := segPath(dir, 1)
+	st, _ := os.Stat(p)
+	must(t, os.Truncate(p, st.Size()-3)) // crash in the middle of the second block
+	s2 := openT(t, dir, 0)
+	if d := cmp.Diff(scanAll(t, s2, Query{}), []string{"g|s|1|one"}); d != "" {
+		t.Fatalf("(-got +want)\n%s", d)
+	}
+	must(t, s2.Append(t.Context(), []Event{ev("g", "s", 3, "three")}))
+	s2.Close()
+	s3 := openT(t, dir, 0)
+	if d := cmp.Diff(scanAll(t, s3, Query{}), []string{"g|s|1|one", "g|s|3|three"}); d != "" {
+		t.Fatalf("(-got +want)\n%s", d)
+	}
+}
+
+func TestGetLogEventsPaging(t *testing.T) {
+	s := openT(t, t.TempDir(), 0)
+	ctx := t.Context()
+	var evs []Event
+	for i := range 25 {
+		evs = append(evs, ev("g", "s", int64(i/2), fmt.Sprint(i))) // pairs share a timestamp
+	}
+	must(t, s.Append(ctx, evs[:10]))
+	must(t, s.Append(ctx, evs[10:]))
+
+	var got []string
+	in := GetLogEventsInput{LogGroup: "g", LogStream: "s", Limit: 4, StartFromHead: true}
+	for range 20 {
+		out, err := s.GetLogEvents(ctx, in)
+		must(t, err)
+		for _, e := range out.Events {
+			got = append(got, e.Message)
+		}
+		if out.NextForwardToken == in.NextToken {
+			break
+		}
+		in.NextToken = out.NextForwardToken
+	}
+	if len(got) != 25 {
+		t.Fatalf("forward paging got %d events: %v", len(got), got)
+	}
+	for i, m := range got {
+		if m != fmt.Sprint(i) {
+			t.Fatalf("forward order %v", got)
+		}
+	}
+	// Default (no token, StartFromHead false): newest page, then backwards.
+	out, err := s.GetLogEvents(ctx, GetLogEventsInput{LogGroup: "g", LogStream: "s", Limit: 10})
+	must(t, err)
+	if len(out.Events) != 10 || out.Events[0].Message != "15" || out.Events[9].Message != "24" {
+		t.Fatalf("newest page = %v", out.Events)
+	}
+	back, err := s.GetLogEvents(ctx, GetLogEventsInput{LogGroup: "g", LogStream: "s", Limit: 10, NextToken: out.NextBackwardToken})
+	must(t, err)
+	if len(back.Events) != 10 || back.Events[0].Message != "5" || back.Events[9].Message != "14" {
+		t.Fatalf("previous page = %v", back.Events)
+	}
+	if _, err := s.GetLogEvents(ctx, GetLogEventsInput{LogGroup: "nope", LogStream: "s"}); err == nil {
+		t.Fatal("missing group: no error")
+	}
+}
+
+func TestFilterLogEvents(t *testing.T) {
+	s := openT(t, t.TempDir(), 0)
+	ctx := t.Context()
+	must(t, s.Append(ctx, []Event{
+		ev("g", "eni-1-all", 10, "2 1 eni-1 10.0.0.1 10.0.0.2 1 22 6 1 1 10 20 ACCEPT OK"),
+		ev("g", "eni-2-all", 5, "2 1 eni-2 10.0.0.3 10.0.0.2 1 22 6 1 1 5 20 REJECT OK"),
+		ev("g", "eni-2-all", 30, "2 1 eni-2 10.0.0.3 10.0.0.2 1 443 6 1 1 30 40 ACCEPT OK"),
+		ev("g", "eni-1-all", 20, "2 1 eni-1 - - - - - - - 20 80 - NODATA"),
+	}))
+	out, err := s.FilterLogEvents(ctx, FilterLogEventsInput{LogGroup: "g"})
+	must(t, err)
+	var ts []int64
+	for _, e := range out.Events {
+		ts = append(ts, e.Timestamp)
+	}
+	if d := cmp.Diff(ts, []int64{5, 10, 20, 30}); d != "" {
+		t.Fatalf("interleaving (-got +want)\n%s", d)
+	}
+	out, err = s.FilterLogEvents(ctx, FilterLogEventsInput{LogGroup: "g", FilterPattern: `ACCEPT -"443 6"`})
+	must(t, err)
+	if len(out.Events) != 1 || out.Events[0].Timestamp != 10 {
+		t.Fatalf("pattern = %+v", out.Events)
+	}
+	// Paging through with limit 1.
+	in := FilterLogEventsInput{LogGroup: "g", Limit: 1}
+	n := 0
+	for {
+		out, err := s.FilterLogEvents(ctx, in)
+		must(t, err)
+		n += len(out.Events)
+		if out.NextToken == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	if n != 4 {
+		t.Fatalf("paged %d events, want 4", n)
+	}
+}
+
+func TestSubscribeAndDeleteGroup(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, 0)
+	ctx := t.Context()
+	sub := s.Subscribe(Query{LogGroups: []string{"g"}}, 4)
+	must(t, s.Append(ctx, []Event{ev("g", "a", 1, "x"), ev("other", "a", 1, "y"), ev("g", "b", 2, "z")}))
+	got := <-sub.C
+	if len(got) != 2 || got[0].Message != "x" || got[1].Message != "z" || got[0].IngestionTime != 5_000_000 {
+		t.Fatalf("subscription got %+v", got)
+	}
+	sub.Close()
+	must(t, s.Append(ctx, []Event{ev("g", "a", 3, "after close")})) // must not block
+	must(t, s.DeleteLogGroup(ctx, "g"))
+	if _, err := s.LogStreams("g"); err == nil {
+		t.Fatal("deleted group still listed")
+	}
+	s.Close()
+	s2 := openT(t, dir, 0)
+	if d := cmp.Diff(scanAll(t, s2, Query{}), []string{"other|a|1|y"}); d != "" {
+		t.Fatalf("(-got +want)\n%s", d)
+	}
+	sub2 := s2.Subscribe(Query{}, 1)
+	s2.Close()
+	if _, ok := <-sub2.C; ok {
+		t.Fatal("subscription channel not closed with the store")
+	}
+	_ = filepath.Join
+	_ = context.Background
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
