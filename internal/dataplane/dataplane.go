@@ -1,0 +1,371 @@
+// Package dataplane moves packets through a vpc.Topology the way the AWS
+// network does: routing (longest prefix), security groups with connection
+// tracking, network ACLs at subnet boundaries, NAT gateway translation and
+// internet gateway address mapping. For every packet it emits one
+// Observation per interface and direction that sees it, with the verdict and
+// the rule that decided — the raw material of flow log records.
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"vpcflow/internal/flow"
+	"vpcflow/internal/policy"
+	"vpcflow/internal/vpc"
+)
+
+// Packet is one IP packet (or Count identical ones) offered to the dataplane.
+type Packet struct {
+	Time             time.Time
+	Src, Dst         netip.Addr
+	Protocol         uint8  // IANA number
+	SrcPort, DstPort uint16 // 0 for ICMP (AWS logs ICMP as ports 0 0)
+	Size             int    // IP total length in bytes (what AWS counts in `bytes`)
+	TCPFlags         uint8  // raw TCP flags byte
+	Count            int    // identical packets this stands for (0 means 1)
+	// ICMPType and ICMPCode are used for ICMP/ICMPv6 rule matching (for
+	// example type 8 echo request, 0 echo reply); they are not logged.
+	ICMPType, ICMPCode uint8
+}
+
+// Interface holds the record-facing facts of one ENI.
+type Interface struct {
+	ID, AccountID, VPCID, SubnetID, InstanceID, Region, AZID, SublocationType, SublocationID string // InstanceID "" renders as "-" (requester-managed)
+	PrimaryIPv4                                                                             netip.Addr
+	InterfaceType                                                                           string // "" or nat_gateway / network_load_balancer / vpc_endpoint / ...
+	Nitro                                                                                   bool
+}
+
+// Observation is one packet (batch) as seen at one ENI in one direction,
+// with its verdict.
+type Observation struct {
+	Time                                     time.Time
+	Interface                                *Interface
+	Direction                                flow.Direction
+	Action                                   flow.Action
+	Protocol                                 uint8
+	SrcPort, DstPort                         uint16
+	SrcAddr, DstAddr, PktSrcAddr, PktDstAddr netip.Addr // spec §1.4: srcaddr/dstaddr = ENI primary private IPv4 on the ENI side
+	Packets, Bytes                           int64
+	TCPFlags                                 uint8 // raw OR of the batch's flags; the aggregator applies flow.TCPFlagsAWS
+	TrafficPath                              uint8 // 1..8 for egress, 0 = "-"
+	PktSrcAWSService, PktDstAWSService       string // "" = "-"
+	Decision                                 policy.Decision // deciding layer and rule (zero value for plain ACCEPT)
+}
+
+// Reason says what happened to a packet.
+type Reason uint8
+
+// Reasons.
+const (
+	// ReasonDelivered: the packet reached an interface of the topology.
+	ReasonDelivered Reason = iota
+	// ReasonLeftVPC: the packet left the modelled network (internet, VPN,
+	// transit gateway, endpoint, peer outside the topology).
+	ReasonLeftVPC
+	// ReasonNotLogged: traffic AWS neither filters nor logs (spec §4).
+	ReasonNotLogged
+	// ReasonRejected: a security group, network ACL or NAT gateway dropped it.
+	ReasonRejected
+	// ReasonNoRoute: no route (or a blackhole route); no record, as AWS.
+	ReasonNoRoute
+	// ReasonNoPublicIP: sent to an internet gateway from an address with no
+	// public IP.
+	ReasonNoPublicIP
+	// ReasonNoHost: routed locally but no interface owns the destination.
+	ReasonNoHost
+	// ReasonUnknownSource: neither source nor destination is in the topology.
+	ReasonUnknownSource
+)
+
+var reasonNames = [...]string{"delivered", "left the VPC", "not logged", "rejected", "no route", "no public IP", "no such host", "unknown addresses"}
+
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// Result says whether a packet was delivered and, if not, why.
+type Result struct {
+	Delivered bool
+	Reason    Reason
+	// Decision is the rejecting check when Reason is ReasonRejected.
+	Decision policy.Decision
+	// Detail is a short human explanation (route used, missing mapping...).
+	Detail string
+}
+
+// Options tune the dataplane.
+type Options struct {
+	// Timeouts of connection tracking; zero fields take the AWS defaults.
+	Timeouts policy.Timeouts
+	// NATIdleTimeout is how long a NAT gateway keeps an idle translation.
+	// Default 350 s (the AWS NAT gateway idle timeout).
+	NATIdleTimeout time.Duration
+	// FlowIdleTimeout is how long a cached packet path is kept idle before
+	// Expire drops it. Default 10 minutes.
+	FlowIdleTimeout time.Duration
+}
+
+// ErrBadPacket marks a packet that cannot be processed.
+var ErrBadPacket = errors.New("bad packet")
+
+// Dataplane evaluates packets against a topology. Process and the mutation
+// methods may be called from several goroutines; they are serialised.
+type Dataplane struct {
+	mu    sync.Mutex
+	topo  *vpc.Topology
+	opts  Options
+	ct    *policy.Conntrack
+	ifs   []*Interface
+	state map[string]*iface // by ENI id
+	flows map[flowKey]*flowEntry
+	nat   map[natKey]*natMapping
+	natIn map[natKey]*natMapping
+	obs   Observation
+	gen   uint64
+}
+
+// iface is the compiled per-ENI state.
+type iface struct {
+	pub    *Interface
+	eni    *vpc.Interface
+	zone   uint32
+	subnet *vpc.Subnet
+	nat    *vpc.NATGateway // non-nil for a NAT gateway interface
+}
+
+// New builds a dataplane over the topology. The topology must have been
+// loaded or validated; interfaces added later are not seen.
+func New(topo *vpc.Topology, opts Options) (*Dataplane, error) {
+	if topo == nil {
+		return nil, errors.New("dataplane: nil topology")
+	}
+	if opts.NATIdleTimeout <= 0 {
+		opts.NATIdleTimeout = 350 * time.Second
+	}
+	if opts.FlowIdleTimeout <= 0 {
+		opts.FlowIdleTimeout = 10 * time.Minute
+	}
+	d := &Dataplane{
+		topo:  topo,
+		opts:  opts,
+		ct:    policy.NewConntrack(opts.Timeouts),
+		state: map[string]*iface{},
+		flows: map[flowKey]*flowEntry{},
+		nat:   map[natKey]*natMapping{},
+		natIn: map[natKey]*natMapping{},
+		gen:   topo.Generation(),
+	}
+	for i, e := range topo.Interfaces {
+		s := topo.Subnet(e.SubnetID)
+		if s == nil {
+			return nil, fmt.Errorf("dataplane: interface %s: subnet %s: %w", e.ID, e.SubnetID, vpc.ErrNotFound)
+		}
+		pub := &Interface{
+			ID: e.ID, AccountID: topo.AccountOf(e), VPCID: e.VPCID, SubnetID: e.SubnetID,
+			Region: topo.Region, AZID: s.AZID, SublocationType: s.SublocationType, SublocationID: s.SublocationID,
+			PrimaryIPv4: e.PrimaryIP, InterfaceType: e.Type, Nitro: e.Nitro,
+		}
+		if !e.RequesterManaged {
+			pub.InstanceID = e.InstanceID
+		}
+		if s.SublocationType != "" {
+			pub.AZID = ""
+		}
+		d.ifs = append(d.ifs, pub)
+		d.state[e.ID] = &iface{pub: pub, eni: e, zone: uint32(i + 1), subnet: s, nat: topo.NATGatewayByInterface(e.ID)}
+	}
+	return d, nil
+}
+
+// Interfaces lists all ENIs, for NODATA and flow-log scoping.
+func (d *Dataplane) Interfaces() []*Interface { return d.ifs }
+
+// Interface returns the record-facing facts of one ENI, or nil.
+func (d *Dataplane) Interface(id string) *Interface {
+	if s := d.state[id]; s != nil {
+		return s.pub
+	}
+	return nil
+}
+
+// Topology returns the topology the dataplane evaluates.
+func (d *Dataplane) Topology() *vpc.Topology { return d.topo }
+
+// Conntrack gives access to connection tracking. Hold no reference across
+// calls to Process from other goroutines.
+func (d *Dataplane) Conntrack() *policy.Conntrack { return d.ct }
+
+// Zone returns the conntrack zone of an interface (0 if unknown).
+func (d *Dataplane) Zone(eniID string) uint32 {
+	if s := d.state[eniID]; s != nil {
+		return s.zone
+	}
+	return 0
+}
+
+// Connection returns the live tracked connection of a packet on an
+// interface (either direction).
+func (d *Dataplane) Connection(eniID string, p policy.Packet, now time.Time) (policy.Conn, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.state[eniID]
+	if s == nil {
+		return policy.Conn{}, false
+	}
+	c, ok := d.ct.Lookup(s.zone, p, now)
+	if !ok {
+		return policy.Conn{}, false
+	}
+	return *c, true
+}
+
+// Mutate runs fn on the topology under the dataplane's lock, so that rule
+// changes never race with Process. Tracked connections are kept; compiled
+// paths are rebuilt on the next packet.
+func (d *Dataplane) Mutate(fn func(t *vpc.Topology) error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return fn(d.topo)
+}
+
+// Expire drops idle cached paths, NAT translations and connections.
+func (d *Dataplane) Expire(now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ns := now.UnixNano()
+	d.ct.Expire(now)
+	for k, m := range d.nat {
+		if ns-m.last > int64(d.opts.NATIdleTimeout) {
+			delete(d.nat, k)
+			delete(d.natIn, m.inKey)
+			m.dead = true
+		}
+	}
+	for k, fe := range d.flows {
+		if ns-fe.last > int64(d.opts.FlowIdleTimeout) {
+			delete(d.flows, k)
+		}
+	}
+}
+
+// Process evaluates one packet (batch) and calls emit once per interface
+// and direction that observes it, in path order. emit receives a pointer to
+// an Observation that is reused by the next call: copy what you keep.
+// Process does not allocate on an established flow.
+func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
+	if !p.Src.IsValid() || !p.Dst.IsValid() {
+		return Result{}, fmt.Errorf("%w: missing source or destination address", ErrBadPacket)
+	}
+	p.Src, p.Dst = p.Src.Unmap(), p.Dst.Unmap()
+	if p.Src.Is4() != p.Dst.Is4() {
+		return Result{}, fmt.Errorf("%w: mixed IPv4 and IPv6 addresses %s -> %s", ErrBadPacket, p.Src, p.Dst)
+	}
+	if p.Size < 0 || p.Count < 0 {
+		return Result{}, fmt.Errorf("%w: negative size or count", ErrBadPacket)
+	}
+	n := int64(p.Count)
+	if n == 0 {
+		n = 1
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if g := d.topo.Generation(); g != d.gen {
+		d.gen = g
+	}
+	now := p.Time.UnixNano()
+	key := keyOf(&p)
+	fe := d.flows[key]
+	if fe == nil || fe.gen != d.gen || !fe.cacheable || !fe.valid(now) {
+		fe = d.resolve(&p, fe, now)
+		if fe.cacheable {
+			d.flows[key] = fe
+		}
+	}
+	fe.last = now
+	if fe.nat != nil {
+		fe.nat.last = now
+	}
+	for i := 0; i < fe.n; i++ {
+		h := &fe.hops[i]
+		dec := d.check(h, &p, now)
+		if emit != nil {
+			o := &d.obs
+			o.Time = p.Time
+			o.Interface = h.ifc.pub
+			o.Direction = h.dir
+			o.Action = dec.Verdict
+			o.Protocol = p.Protocol
+			o.SrcPort, o.DstPort = h.srcPort, h.dstPort
+			o.SrcAddr, o.DstAddr, o.PktSrcAddr, o.PktDstAddr = h.srcAddr, h.dstAddr, h.pktSrc, h.pktDst
+			o.Packets, o.Bytes = n, n*int64(p.Size)
+			o.TCPFlags = p.TCPFlags
+			o.TrafficPath = h.trafficPath
+			o.PktSrcAWSService, o.PktDstAWSService = h.srcSvc, h.dstSvc
+			o.Decision = dec
+			emit(o)
+		}
+		if dec.Verdict == flow.ActionReject {
+			return Result{Reason: ReasonRejected, Decision: dec, Detail: dec.String()}, nil
+		}
+	}
+	return fe.result, nil
+}
+
+// check applies the hop's security group and network ACL checks in the
+// order AWS does: NACL then SG inbound, SG then NACL outbound.
+func (d *Dataplane) check(h *hop, p *Packet, now int64) policy.Decision {
+	var out policy.Decision
+	if h.dir == flow.Ingress && h.naclCheck && h.nacl.Verdict == flow.ActionReject {
+		return h.nacl
+	}
+	if h.fixed {
+		return h.fixedDec
+	}
+	if !h.sgSkip {
+		dec, ok := d.checkSG(h, p, now)
+		if !ok {
+			return dec
+		}
+		out = dec
+	}
+	if h.dir == flow.Egress && h.naclCheck && h.nacl.Verdict == flow.ActionReject {
+		return h.nacl
+	}
+	if out.Verdict == 0 {
+		out.Verdict = flow.ActionAccept
+	}
+	return out
+}
+
+// checkSG evaluates the security group layer with connection tracking.
+func (d *Dataplane) checkSG(h *hop, p *Packet, now int64) (policy.Decision, bool) {
+	conn := h.conn
+	if conn == nil || !d.ct.Alive(conn, now) {
+		conn = d.ct.Get(h.ifc.zone, h.ctPkt)
+		if conn != nil && !d.ct.Alive(conn, now) {
+			conn = nil
+		}
+		h.conn = conn
+	}
+	if conn != nil {
+		d.ct.Update(conn, h.ctSrcIsA, p.TCPFlags, now)
+		return h.trackedDec, true
+	}
+	if h.sg.Verdict != flow.ActionAccept {
+		return h.sg.Decision, false
+	}
+	if !h.sg.Untracked || h.ifc.nat != nil {
+		conn = d.ct.Track(h.ifc.zone, h.ctPkt, time.Unix(0, now))
+		d.ct.Update(conn, conn.OrigIsA, p.TCPFlags, now)
+		h.conn = conn
+	}
+	return h.sg.Decision, true
+}

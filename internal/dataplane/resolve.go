@@ -1,0 +1,488 @@
+package dataplane
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"vpcflow/internal/flow"
+	"vpcflow/internal/policy"
+	"vpcflow/internal/vpc"
+)
+
+// maxHops bounds a path: source egress, NAT ingress, NAT egress, destination
+// ingress (plus one spare for hairpins).
+const maxHops = 6
+
+// flowKey identifies a directional flow in the path cache.
+type flowKey struct {
+	src, dst     netip.Addr
+	sport, dport uint16
+	icmp         uint16
+	proto        uint8
+}
+
+func keyOf(p *Packet) flowKey {
+	k := flowKey{src: p.Src, dst: p.Dst, sport: p.SrcPort, dport: p.DstPort, proto: p.Protocol}
+	if p.Protocol == vpc.ProtoICMP || p.Protocol == vpc.ProtoICMPv6 {
+		k.icmp = uint16(p.ICMPType)<<8 | uint16(p.ICMPCode)
+	}
+	return k
+}
+
+// hop is one interface and direction on a packet's path, with the checks
+// compiled for the current topology generation.
+type hop struct {
+	ifc                              *iface
+	dir                              flow.Direction
+	srcAddr, dstAddr, pktSrc, pktDst netip.Addr
+	srcPort, dstPort                 uint16
+	trafficPath                      uint8
+	srcSvc, dstSvc                   string
+
+	naclCheck  bool
+	nacl       policy.Decision
+	sgSkip     bool
+	sg         policy.SGResult
+	trackedDec policy.Decision
+	ctPkt      policy.Packet
+	ctSrcIsA   bool
+	conn       *policy.Conn
+
+	// fixed hops always return fixedDec after the inbound NACL (a NAT
+	// gateway with no translation for the packet).
+	fixed    bool
+	fixedDec policy.Decision
+
+	// route is the route used after this hop (for explanations).
+	route string
+}
+
+// flowEntry is the cached path of a directional flow.
+type flowEntry struct {
+	gen       uint64
+	hops      [maxHops]hop
+	n         int
+	result    Result
+	last      int64
+	nat       *natMapping
+	natIdle   int64
+	cacheable bool
+}
+
+func (fe *flowEntry) valid(now int64) bool {
+	return fe.nat == nil || (!fe.nat.dead && now-fe.nat.last <= fe.natIdle)
+}
+
+// natKey identifies a NAT translation in one direction.
+type natKey struct {
+	zone  uint32
+	proto uint8
+	aPort uint16
+	bPort uint16
+	a, b  netip.Addr
+}
+
+type natMapping struct {
+	inKey      natKey
+	inside     netip.Addr
+	insidePort uint16
+	natPort    uint16
+	last       int64
+	dead       bool
+}
+
+func (d *Dataplane) policyPacket(p *Packet, src, dst netip.Addr, sport, dport uint16) policy.Packet {
+	return policy.Packet{Src: src, Dst: dst, Protocol: p.Protocol, SrcPort: sport, DstPort: dport, ICMPType: p.ICMPType, ICMPCode: p.ICMPCode}
+}
+
+// addHop appends a hop; addresses follow spec §1.4: the interface side of
+// srcaddr/dstaddr is the interface's primary private IPv4 (IPv6 packets keep
+// their IPv6 addresses), pkt-* are the packet's addresses at this point.
+func (d *Dataplane) addHop(fe *flowEntry, p *Packet, s *iface, dir flow.Direction, src, dst netip.Addr, sport, dport uint16) *hop {
+	h := &fe.hops[fe.n]
+	fe.n++
+	*h = hop{ifc: s, dir: dir, pktSrc: src, pktDst: dst, srcPort: sport, dstPort: dport, srcAddr: src, dstAddr: dst}
+	if src.Is4() {
+		if dir == flow.Egress {
+			h.srcAddr = s.eni.PrimaryIP
+		} else {
+			h.dstAddr = s.eni.PrimaryIP
+		}
+	}
+	if svc := d.topo.Services; svc != nil {
+		h.srcSvc, h.dstSvc = svc.Lookup(src), svc.Lookup(dst)
+	}
+	h.ctPkt = d.policyPacket(p, src, dst, sport, dport)
+	if p.Protocol == vpc.ProtoICMP || p.Protocol == vpc.ProtoICMPv6 {
+		h.srcPort, h.dstPort = 0, 0
+	}
+	return h
+}
+
+// compile evaluates the hop's NACL and SG rules for the current generation.
+func (d *Dataplane) compile(h *hop) {
+	if h.naclCheck {
+		if acl := d.topo.NetworkACL(h.ifc.subnet.NetworkACLID); acl != nil {
+			h.nacl = policy.EvaluateNetworkACL(acl, h.dir, h.ctPkt)
+		}
+	}
+	ids := h.ifc.eni.SecurityGroupIDs
+	if len(ids) == 0 {
+		h.sgSkip = true
+	} else {
+		groups := make([]*vpc.SecurityGroup, 0, len(ids))
+		for _, id := range ids {
+			if g := d.topo.SecurityGroup(id); g != nil {
+				groups = append(groups, g)
+			}
+		}
+		h.sg = policy.EvaluateSecurityGroups(groups, h.dir, h.ctPkt, d.topo)
+		h.trackedDec = policy.Decision{Verdict: flow.ActionAccept, Layer: policy.LayerSG, ResourceID: strings.Join(ids, ","),
+			Direction: h.dir.String(), Tracked: true,
+			Explanation: "tracked connection: " + h.dir.String() + " allowed as part of an existing connection"}
+	}
+	_, h.ctSrcIsA = policy.KeyOf(h.ifc.zone, h.ctPkt)
+}
+
+func trafficPath(kind vpc.TargetKind, nitro, crossRegion bool) uint8 {
+	switch kind {
+	case vpc.TargetInternetGateway:
+		if nitro {
+			return 8
+		}
+		return 2
+	case vpc.TargetGatewayEndpoint:
+		if nitro {
+			return 7
+		}
+		return 2
+	case vpc.TargetVPNGateway:
+		return 3
+	case vpc.TargetPeering:
+		if crossRegion {
+			return 5
+		}
+		return 4
+	}
+	return 1
+}
+
+// exempt are the link-local service addresses whose traffic AWS neither
+// filters nor logs: instance metadata, Time Sync, Amazon DNS, Windows
+// license activation (spec §4).
+var exempt = map[netip.Addr]bool{
+	netip.MustParseAddr("169.254.169.254"): true,
+	netip.MustParseAddr("169.254.169.123"): true,
+	netip.MustParseAddr("169.254.169.253"): true,
+	netip.MustParseAddr("169.254.169.250"): true,
+	netip.MustParseAddr("169.254.169.251"): true,
+	netip.MustParseAddr("fd00:ec2::254"):   true,
+	netip.MustParseAddr("fd00:ec2::123"):   true,
+	netip.MustParseAddr("fd00:ec2::253"):   true,
+}
+
+// notLogged reports traffic AWS does not capture (spec §4).
+func (d *Dataplane) notLogged(p *Packet, src, dst *vpc.Interface) string {
+	if exempt[p.Src] || exempt[p.Dst] {
+		return "link-local AWS service (metadata, time sync, DNS or license activation)"
+	}
+	if p.Protocol == vpc.ProtoUDP && (p.DstPort == 67 || p.DstPort == 68) && (p.SrcPort == 67 || p.SrcPort == 68) {
+		return "DHCP"
+	}
+	for _, e := range [2]*vpc.Interface{src, dst} {
+		if e == nil {
+			continue
+		}
+		if v := d.topo.VPC(e.VPCID); v != nil {
+			if dns := v.DNSAddr(); p.Dst == dns || p.Src == dns {
+				return "Amazon DNS server (VPC+2)"
+			}
+		}
+		if s := d.state[e.ID]; s != nil {
+			if r := s.subnet.RouterAddr(); p.Dst == r || p.Src == r {
+				return "reserved VPC router address"
+			}
+		}
+	}
+	if src != nil && dst != nil {
+		if (src.Type == "vpc_endpoint" && dst.Type == "network_load_balancer") || (src.Type == "network_load_balancer" && dst.Type == "vpc_endpoint") {
+			return "between an endpoint interface and a Network Load Balancer interface"
+		}
+	}
+	return ""
+}
+
+// resolve computes the path of a new flow (or of a flow whose topology
+// generation changed). It may allocate.
+func (d *Dataplane) resolve(p *Packet, fe *flowEntry, now int64) *flowEntry {
+	if fe == nil {
+		fe = &flowEntry{}
+	}
+	*fe = flowEntry{gen: d.gen, cacheable: true, natIdle: int64(d.opts.NATIdleTimeout)}
+	src := d.topo.InterfaceByPrivateIP(p.Src)
+	dst := d.topo.InterfaceByPrivateIP(p.Dst)
+	if why := d.notLogged(p, src, dst); why != "" {
+		fe.result = Result{Delivered: true, Reason: ReasonNotLogged, Detail: why}
+		return fe
+	}
+	if src != nil {
+		d.fromInterface(fe, p, d.state[src.ID], now)
+	} else {
+		d.fromOutside(fe, p, now)
+	}
+	for i := 0; i < fe.n; i++ {
+		d.compile(&fe.hops[i])
+	}
+	return fe
+}
+
+func (d *Dataplane) fromInterface(fe *flowEntry, p *Packet, s *iface, now int64) {
+	rt := d.topo.RouteTable(s.subnet.RouteTableID)
+	if rt == nil {
+		fe.result = Result{Reason: ReasonNoRoute, Detail: "subnet " + s.subnet.ID + " has no route table"}
+		return
+	}
+	route, ok := d.topo.LookupRoute(rt, p.Dst)
+	if !ok || route.Kind == vpc.TargetBlackhole {
+		detail := fmt.Sprintf("no route to %s in %s", p.Dst, rt.ID)
+		if ok {
+			detail = fmt.Sprintf("blackhole route %s in %s", routeDest(route), rt.ID)
+		}
+		fe.result = Result{Reason: ReasonNoRoute, Detail: detail}
+		return
+	}
+	eg := d.addHop(fe, p, s, flow.Egress, p.Src, p.Dst, p.SrcPort, p.DstPort)
+	eg.route = fmt.Sprintf("%s: %s -> %s", rt.ID, routeDest(route), route.TargetID)
+	crossRegion := false
+	if route.Kind == vpc.TargetPeering {
+		if pc := d.topo.Peering(route.TargetID); pc != nil {
+			crossRegion = pc.CrossRegion
+		}
+	}
+	eg.trafficPath = trafficPath(route.Kind, s.eni.Nitro, crossRegion)
+	eg.naclCheck = true
+
+	switch route.Kind {
+	case vpc.TargetLocal:
+		dst := d.topo.InterfaceByPrivateIP(p.Dst)
+		if dst == nil {
+			eg.naclCheck = d.topo.SubnetOf(p.Dst) != s.subnet
+			fe.result = Result{Reason: ReasonNoHost, Detail: fmt.Sprintf("no interface has address %s", p.Dst)}
+			return
+		}
+		ds := d.state[dst.ID]
+		eg.naclCheck = ds.subnet != s.subnet
+		in := d.addHop(fe, p, ds, flow.Ingress, p.Src, p.Dst, p.SrcPort, p.DstPort)
+		in.naclCheck = eg.naclCheck
+		fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID}
+	case vpc.TargetInterface:
+		ts := d.state[route.TargetID]
+		if ts == nil {
+			fe.result = Result{Reason: ReasonNoRoute, Detail: "route target " + route.TargetID + " is not an interface"}
+			return
+		}
+		eg.naclCheck = ts.subnet != s.subnet
+		in := d.addHop(fe, p, ts, flow.Ingress, p.Src, p.Dst, p.SrcPort, p.DstPort)
+		in.naclCheck = eg.naclCheck
+		fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to middlebox " + ts.eni.ID}
+	case vpc.TargetNATGateway:
+		nat := d.topo.NATGateway(route.TargetID)
+		ns := d.state[nat.InterfaceID]
+		eg.naclCheck = ns.subnet != s.subnet
+		d.viaNAT(fe, p, ns, nat, eg.naclCheck, now)
+	case vpc.TargetInternetGateway:
+		pub, ok := publicOf(s.eni, p.Src)
+		if !ok {
+			fe.result = Result{Reason: ReasonNoPublicIP, Detail: fmt.Sprintf("%s has no public IP; the internet gateway drops it", p.Src)}
+			return
+		}
+		if _, inTopo := d.topo.PublicAddress(p.Dst); inTopo && fe.n < maxHops-3 {
+			q := *p
+			q.Src = pub
+			d.fromOutside(fe, &q, now)
+			return
+		}
+		fe.result = Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("to the internet via %s as %s", route.TargetID, pub)}
+	case vpc.TargetPeering:
+		pc := d.topo.Peering(route.TargetID)
+		peer := ""
+		if pc != nil {
+			peer = pc.Peer(s.eni.VPCID)
+		}
+		if dst := d.topo.InterfaceByPrivateIP(p.Dst); dst != nil && dst.VPCID == peer {
+			in := d.addHop(fe, p, d.state[dst.ID], flow.Ingress, p.Src, p.Dst, p.SrcPort, p.DstPort)
+			in.naclCheck = true
+			fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID + " via " + route.TargetID}
+			return
+		}
+		fe.result = Result{Delivered: true, Reason: ReasonLeftVPC, Detail: "to peer VPC via " + route.TargetID}
+	default:
+		fe.result = Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("out via %s %s", route.Kind, route.TargetID)}
+	}
+}
+
+func routeDest(r vpc.Route) string {
+	if r.PrefixListID != "" {
+		return r.PrefixListID
+	}
+	return r.Destination.String()
+}
+
+func publicOf(e *vpc.Interface, private netip.Addr) (netip.Addr, bool) {
+	for _, pa := range e.PublicIPs {
+		if pa.Private == private {
+			return pa.Public, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// viaNAT sends a packet from a private subnet through a NAT gateway: the
+// NAT interface sees it inbound (dstaddr = NAT private IP, pkt-dstaddr = the
+// real destination), translates the source, and sends it out.
+func (d *Dataplane) viaNAT(fe *flowEntry, p *Packet, ns *iface, nat *vpc.NATGateway, crossed bool, now int64) {
+	in := d.addHop(fe, p, ns, flow.Ingress, p.Src, p.Dst, p.SrcPort, p.DstPort)
+	in.naclCheck = crossed
+	m := d.natOut(ns, nat, p, now)
+	fe.nat = m
+	rt := d.topo.RouteTable(ns.subnet.RouteTableID)
+	var route vpc.Route
+	ok := false
+	if rt != nil {
+		route, ok = d.topo.LookupRoute(rt, p.Dst)
+	}
+	if !ok || route.Kind == vpc.TargetBlackhole || route.Kind == vpc.TargetNATGateway {
+		fe.result = Result{Reason: ReasonNoRoute, Detail: fmt.Sprintf("NAT gateway %s has no route to %s", nat.ID, p.Dst)}
+		return
+	}
+	in.route = fmt.Sprintf("%s: translate %s:%d -> %s:%d; %s: %s -> %s", nat.ID, p.Src, p.SrcPort, nat.PrivateIP, m.natPort, rt.ID, routeDest(route), route.TargetID)
+	out := d.addHop(fe, p, ns, flow.Egress, nat.PrivateIP, p.Dst, m.natPort, p.DstPort)
+	out.trafficPath = trafficPath(route.Kind, ns.eni.Nitro, false)
+	out.naclCheck = true
+	switch route.Kind {
+	case vpc.TargetInternetGateway:
+		if nat.Connectivity == "private" || !nat.PublicIP.IsValid() {
+			fe.result = Result{Reason: ReasonNoPublicIP, Detail: "private NAT gateway " + nat.ID + " cannot reach the internet"}
+			return
+		}
+		fe.result = Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("to the internet via %s as %s:%d", route.TargetID, nat.PublicIP, m.natPort)}
+	case vpc.TargetLocal:
+		dst := d.topo.InterfaceByPrivateIP(p.Dst)
+		if dst == nil {
+			fe.result = Result{Reason: ReasonNoHost, Detail: fmt.Sprintf("no interface has address %s", p.Dst)}
+			return
+		}
+		ds := d.state[dst.ID]
+		out.naclCheck = ds.subnet != ns.subnet
+		h := d.addHop(fe, p, ds, flow.Ingress, nat.PrivateIP, p.Dst, m.natPort, p.DstPort)
+		h.naclCheck = out.naclCheck
+		fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID}
+	default:
+		fe.result = Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("out via %s %s", route.Kind, route.TargetID)}
+	}
+}
+
+// natOut returns (creating) the translation of an outbound flow.
+func (d *Dataplane) natOut(ns *iface, nat *vpc.NATGateway, p *Packet, now int64) *natMapping {
+	sport, dport := p.SrcPort, p.DstPort
+	if p.Protocol != vpc.ProtoTCP && p.Protocol != vpc.ProtoUDP {
+		sport, dport = 0, 0
+	}
+	ok := natKey{zone: ns.zone, proto: p.Protocol, a: p.Src, aPort: sport, b: p.Dst, bPort: dport}
+	if m := d.nat[ok]; m != nil && !m.dead && now-m.last <= int64(d.opts.NATIdleTimeout) {
+		return m
+	} else if m != nil {
+		m.dead = true
+		delete(d.natIn, m.inKey)
+	}
+	ik := natKey{zone: ns.zone, proto: p.Protocol, a: p.Dst, aPort: dport, b: nat.PrivateIP}
+	port := sport
+	if sport != 0 {
+		// Keep the source port when free, else take the next free one in
+		// 1024-65535 (the NAT gateway's ephemeral range).
+		for tries := 0; tries < 64512; tries++ {
+			ik.bPort = port
+			if m := d.natIn[ik]; m == nil || m.dead || now-m.last > int64(d.opts.NATIdleTimeout) {
+				break
+			}
+			port++
+			if port < 1024 {
+				port = 1024
+			}
+		}
+	}
+	ik.bPort = port
+	m := &natMapping{inKey: ik, inside: p.Src, insidePort: sport, natPort: port, last: now}
+	d.nat[ok] = m
+	d.natIn[ik] = m
+	return m
+}
+
+// fromOutside handles packets from outside the modelled VPCs: the internet
+// (to a public or Elastic IP, through the internet gateway), or a private
+// address reached over VPN / peering / transit gateway.
+func (d *Dataplane) fromOutside(fe *flowEntry, p *Packet, now int64) {
+	if pub, ok := d.topo.PublicAddress(p.Dst); ok {
+		s := d.state[pub.Interface.ID]
+		if d.topo.InternetGatewayOf(s.eni.VPCID) == nil {
+			fe.result = Result{Reason: ReasonNoRoute, Detail: "VPC " + s.eni.VPCID + " has no internet gateway"}
+			return
+		}
+		if s.nat != nil {
+			d.intoNAT(fe, p, s, now)
+			return
+		}
+		in := d.addHop(fe, p, s, flow.Ingress, p.Src, pub.Private, p.SrcPort, p.DstPort)
+		in.naclCheck = true
+		fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: fmt.Sprintf("internet gateway maps %s to %s on %s", p.Dst, pub.Private, s.eni.ID)}
+		return
+	}
+	if dst := d.topo.InterfaceByPrivateIP(p.Dst); dst != nil {
+		in := d.addHop(fe, p, d.state[dst.ID], flow.Ingress, p.Src, p.Dst, p.SrcPort, p.DstPort)
+		in.naclCheck = true
+		fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID + " from outside the VPC"}
+		return
+	}
+	fe.result = Result{Reason: ReasonUnknownSource, Detail: fmt.Sprintf("neither %s nor %s belongs to the topology", p.Src, p.Dst)}
+}
+
+// intoNAT handles a packet from the internet to a NAT gateway's Elastic IP:
+// the reply of a translated flow goes back to the inside host; anything
+// else is dropped by the NAT gateway.
+func (d *Dataplane) intoNAT(fe *flowEntry, p *Packet, ns *iface, now int64) {
+	nat := ns.nat
+	in := d.addHop(fe, p, ns, flow.Ingress, p.Src, nat.PrivateIP, p.SrcPort, p.DstPort)
+	in.naclCheck = true
+	sport, dport := p.SrcPort, p.DstPort
+	if p.Protocol != vpc.ProtoTCP && p.Protocol != vpc.ProtoUDP {
+		sport, dport = 0, 0
+	}
+	m := d.natIn[natKey{zone: ns.zone, proto: p.Protocol, a: p.Src, aPort: sport, b: nat.PrivateIP, bPort: dport}]
+	if m == nil || m.dead || now-m.last > int64(d.opts.NATIdleTimeout) {
+		in.fixed = true
+		in.fixedDec = policy.Decision{Verdict: flow.ActionReject, Layer: policy.LayerNAT, ResourceID: nat.ID, Direction: "ingress",
+			Explanation: fmt.Sprintf("no translation for %s from %s to %s:%d (unsolicited inbound traffic is dropped)",
+				vpc.ProtocolName(int16(p.Protocol)), p.Src, p.Dst, p.DstPort)}
+		fe.cacheable = false
+		fe.result = Result{Reason: ReasonRejected, Decision: in.fixedDec, Detail: in.fixedDec.String()}
+		return
+	}
+	fe.nat = m
+	insidePort := m.insidePort
+	if p.Protocol != vpc.ProtoTCP && p.Protocol != vpc.ProtoUDP {
+		insidePort = p.DstPort
+	}
+	in.route = fmt.Sprintf("%s: translate %s:%d -> %s:%d", nat.ID, nat.PublicIP, p.DstPort, m.inside, insidePort)
+	dst := d.topo.InterfaceByPrivateIP(m.inside)
+	out := d.addHop(fe, p, ns, flow.Egress, p.Src, m.inside, p.SrcPort, insidePort)
+	out.trafficPath = 1
+	out.naclCheck = dst == nil || d.state[dst.ID].subnet != ns.subnet
+	if dst == nil {
+		fe.result = Result{Reason: ReasonNoHost, Detail: fmt.Sprintf("no interface has address %s", m.inside)}
+		return
+	}
+	h := d.addHop(fe, p, d.state[dst.ID], flow.Ingress, p.Src, m.inside, p.SrcPort, insidePort)
+	h.naclCheck = out.naclCheck
+	fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: "NAT reply delivered to " + dst.ID}
+}
