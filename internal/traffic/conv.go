@@ -1,0 +1,350 @@
+package traffic
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Header sizes: IPv4 20 bytes (IPv6 40), TCP 20 bytes plus 12 of
+// timestamps on established segments, UDP 8 bytes.
+const (
+	mss        = 1448
+	tcpHdr     = 32 // established segments carry the timestamp option
+	tcpSynHdr  = 40 // SYN and SYN-ACK carry MSS, SACK, timestamps, window scale
+	tcpBareHdr = 20 // RST and scan probes
+	udpHdr     = 8
+)
+
+// conv holds what every conversation knows: its workload, the client's
+// original addresses and, once a packet got through, the server's view.
+type conv struct {
+	w     *Workload
+	st    *WorkloadStats
+	rtt   time.Duration
+	cli   netip.Addr
+	srv   netip.Addr
+	cport uint16
+	sport uint16
+	sv    view // the server's view of the client's packets
+	tries int
+}
+
+func ipHdr(a netip.Addr) int {
+	if a.Is4() {
+		return 20
+	}
+	return 40
+}
+
+func (c *conv) fromClient(proto, flags uint8, size, count int) Packet {
+	return Packet{Src: c.cli, Dst: c.srv, Protocol: proto, SrcPort: c.cport, DstPort: c.sport,
+		Size: size + ipHdr(c.cli), TCPFlags: flags, Count: count}
+}
+
+func (c *conv) fromServer(proto, flags uint8, size, count int) Packet {
+	return Packet{Src: c.sv.dst, Dst: c.sv.src, Protocol: proto, SrcPort: c.sv.dstPort, DstPort: c.sv.srcPort,
+		Size: size + ipHdr(c.sv.dst), TCPFlags: flags, Count: count}
+}
+
+// learn records how the server saw a delivered client packet.
+func (c *conv) learn(d Delivery) {
+	c.sv = view{src: d.Seen.Src, dst: d.Seen.Dst, srcPort: d.Seen.SrcPort, dstPort: d.Seen.DstPort}
+}
+
+// segments sends n payload bytes as full-size segments plus one partial
+// segment; it reports whether all of them were delivered.
+func (c *conv) segments(e *Engine, fromClient bool, n int) bool {
+	ok := true
+	full, rest := n/mss, n%mss
+	mk := c.fromClient
+	if !fromClient {
+		mk = c.fromServer
+	}
+	if full > 0 {
+		_, d := e.send(c.st, mk(ProtoTCP, FlagACK|FlagPSH, tcpHdr+mss, full))
+		ok = ok && d
+	}
+	if rest > 0 {
+		_, d := e.send(c.st, mk(ProtoTCP, FlagACK|FlagPSH, tcpHdr+rest, 1))
+		ok = ok && d
+	}
+	return ok
+}
+
+// acks sends the delayed ACKs (one per two segments) for n payload bytes.
+func (c *conv) acks(e *Engine, fromClient bool, n int) {
+	segs := (n + mss - 1) / mss
+	k := (segs + 1) / 2
+	if k == 0 {
+		return
+	}
+	if fromClient {
+		e.send(c.st, c.fromClient(ProtoTCP, FlagACK, tcpHdr, k))
+	} else {
+		e.send(c.st, c.fromServer(ProtoTCP, FlagACK, tcpHdr, k))
+	}
+}
+
+// transfer is the time to push n bytes at 100 Mbit/s.
+func transfer(n int) time.Duration { return time.Duration(n) * 80 * time.Nanosecond }
+
+const (
+	stSyn = iota
+	stSynAck
+	stEstablished
+	stRequest
+	stResponse
+	stBulk
+	stClose
+	stFinAck
+	stLastAck
+)
+
+// tcpConv is a TCP connection: handshake (SYN retransmitted after 1 s and
+// 2 s when unanswered), request/response exchanges, then FIN or RST.
+type tcpConv struct {
+	conv
+	state     int
+	exchanges int
+	i         int
+	req, resp []int
+	think     time.Duration
+	rst       bool
+
+	bulk      int64 // bytes to upload at a steady rate (exfiltration)
+	bulkUntil time.Time
+	bulkRate  int64 // bytes per second
+}
+
+const synTries = 3
+
+func (c *tcpConv) fire(e *Engine) {
+	half := c.rtt / 2
+	switch c.state {
+	case stSyn:
+		d, ok := e.send(c.st, c.fromClient(ProtoTCP, FlagSYN, tcpSynHdr, 1))
+		if ok {
+			c.learn(d)
+			c.state = stSynAck
+			e.schedule(e.now.Add(half), c)
+			return
+		}
+		c.retrySyn(e)
+	case stSynAck:
+		if _, ok := e.send(c.st, c.fromServer(ProtoTCP, FlagSYN|FlagACK, tcpSynHdr, 1)); ok {
+			c.state = stEstablished
+			e.schedule(e.now.Add(half), c)
+			return
+		}
+		c.state = stSyn
+		c.retrySyn(e)
+	case stEstablished:
+		e.send(c.st, c.fromClient(ProtoTCP, FlagACK, tcpHdr, 1))
+		c.tries = 0
+		if c.bulk > 0 {
+			c.state = stBulk
+			secs := int64(c.bulkUntil.Sub(e.now)/time.Second) - 1
+			c.bulkRate = max(c.bulk/max(secs, 1), 1)
+		} else {
+			c.state = stRequest
+		}
+		c.fire(e)
+	case stRequest:
+		if !c.segments(e, true, c.req[c.i]) {
+			c.lost(e, true)
+			return
+		}
+		c.tries = 0
+		c.state = stResponse
+		e.schedule(e.now.Add(half+c.think+transfer(c.req[c.i])), c)
+	case stResponse:
+		if n := c.resp[c.i]; n > 0 {
+			if !c.segments(e, false, n) {
+				c.lost(e, false)
+				return
+			}
+			c.tries = 0
+			c.acks(e, true, n)
+		} else {
+			e.send(c.st, c.fromServer(ProtoTCP, FlagACK, tcpHdr, 1))
+		}
+		c.i++
+		if c.i < c.exchanges {
+			c.state = stRequest
+			e.schedule(e.now.Add(half+transfer(c.resp[c.i-1])+c.rtt), c)
+			return
+		}
+		c.state = stClose
+		e.schedule(e.now.Add(half+transfer(c.resp[c.i-1])), c)
+	case stBulk:
+		chunk := min(c.bulkRate, c.bulk)
+		if !c.segments(e, true, int(chunk)) {
+			c.lost(e, true)
+			return
+		}
+		c.acks(e, false, int(chunk))
+		c.bulk -= chunk
+		if c.bulk > 0 && e.now.Add(time.Second).Before(c.bulkUntil) {
+			e.schedule(e.now.Add(time.Second), c)
+			return
+		}
+		c.state = stClose
+		e.schedule(e.now.Add(half), c)
+	case stClose:
+		if c.rst {
+			e.send(c.st, c.fromClient(ProtoTCP, FlagRST|FlagACK, tcpBareHdr, 1))
+			return
+		}
+		if _, ok := e.send(c.st, c.fromClient(ProtoTCP, FlagFIN|FlagACK, tcpHdr, 1)); ok {
+			c.state = stFinAck
+			e.schedule(e.now.Add(half), c)
+		}
+	case stFinAck:
+		if _, ok := e.send(c.st, c.fromServer(ProtoTCP, FlagFIN|FlagACK, tcpHdr, 1)); ok {
+			c.state = stLastAck
+			e.schedule(e.now.Add(half), c)
+		}
+	case stLastAck:
+		e.send(c.st, c.fromClient(ProtoTCP, FlagACK, tcpHdr, 1))
+	}
+}
+
+// retrySyn schedules the client's next SYN, or gives up.
+func (c *tcpConv) retrySyn(e *Engine) {
+	c.tries++
+	if c.tries >= synTries {
+		return
+	}
+	e.schedule(e.now.Add(time.Second<<(c.tries-1)), c)
+}
+
+// lost handles undelivered data: one retransmission after 1 s, then the
+// sender resets the connection.
+func (c *tcpConv) lost(e *Engine, fromClient bool) {
+	c.tries++
+	if c.tries < 2 {
+		e.schedule(e.now.Add(time.Second), c)
+		return
+	}
+	if fromClient {
+		e.send(c.st, c.fromClient(ProtoTCP, FlagRST|FlagACK, tcpBareHdr, 1))
+	} else {
+		e.send(c.st, c.fromServer(ProtoTCP, FlagRST|FlagACK, tcpBareHdr, 1))
+	}
+}
+
+// udpConv is a request datagram, retried after 2 s when unanswered, and its
+// response.
+type udpConv struct {
+	conv
+	req, resp int
+	retries   int
+	answering bool
+}
+
+func (c *udpConv) fire(e *Engine) {
+	if c.answering {
+		if c.resp > 0 {
+			e.send(c.st, c.fromServer(ProtoUDP, 0, udpHdr+c.resp, 1))
+		}
+		return
+	}
+	d, ok := e.send(c.st, c.fromClient(ProtoUDP, 0, udpHdr+c.req, 1))
+	if ok {
+		c.learn(d)
+		c.answering = true
+		e.schedule(e.now.Add(c.rtt/2+200*time.Microsecond), c)
+		return
+	}
+	if c.tries < c.retries {
+		c.tries++
+		e.schedule(e.now.Add(2*time.Second), c)
+	}
+}
+
+// icmpConv is a ping: echo requests one second apart and their replies.
+type icmpConv struct {
+	conv
+	left    int
+	replied bool
+	sentAt  time.Time
+}
+
+func (c *icmpConv) echo(reply bool) (proto, typ uint8) {
+	if c.cli.Is4() {
+		if reply {
+			return ProtoICMP, 0
+		}
+		return ProtoICMP, 8
+	}
+	if reply {
+		return ProtoICMPv6, 129
+	}
+	return ProtoICMPv6, 128
+}
+
+func (c *icmpConv) fire(e *Engine) {
+	if c.replied {
+		c.replied = false
+		proto, typ := c.echo(true)
+		p := c.fromServer(proto, 0, 64, 1)
+		p.ICMPType = typ
+		e.send(c.st, p)
+		if c.left > 0 {
+			e.schedule(c.sentAt.Add(time.Second), c)
+		}
+		return
+	}
+	proto, typ := c.echo(false)
+	p := c.fromClient(proto, 0, 64, 1)
+	p.SrcPort, p.DstPort, p.ICMPType = 0, 0, typ
+	c.left--
+	c.sentAt = e.now
+	d, ok := e.send(c.st, p)
+	if ok {
+		c.learn(d)
+		c.replied = true
+		e.schedule(e.now.Add(c.rtt/2), c)
+		return
+	}
+	if c.left > 0 {
+		e.schedule(e.now.Add(time.Second), c)
+	}
+}
+
+// probeConv is one SYN-scan probe: a SYN (retransmitted once when
+// unanswered), answered by RST-ACK from a closed port or SYN-ACK from an
+// open one, which the scanner resets.
+type probeConv struct {
+	conv
+	open  bool
+	state int
+}
+
+func (c *probeConv) fire(e *Engine) {
+	switch c.state {
+	case 0:
+		d, ok := e.send(c.st, c.fromClient(ProtoTCP, FlagSYN, tcpBareHdr+4, 1))
+		if ok {
+			c.learn(d)
+			c.state = 1
+			e.schedule(e.now.Add(c.rtt/2), c)
+			return
+		}
+		if c.tries == 0 {
+			c.tries++
+			e.schedule(e.now.Add(time.Second), c)
+		}
+	case 1:
+		if !c.open {
+			e.send(c.st, c.fromServer(ProtoTCP, FlagRST|FlagACK, tcpBareHdr, 1))
+			return
+		}
+		if _, ok := e.send(c.st, c.fromServer(ProtoTCP, FlagSYN|FlagACK, tcpBareHdr+4, 1)); ok {
+			c.state = 2
+			e.schedule(e.now.Add(c.rtt/2), c)
+		}
+	case 2:
+		e.send(c.st, c.fromClient(ProtoTCP, FlagRST, tcpBareHdr, 1))
+	}
+}

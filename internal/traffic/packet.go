@@ -1,0 +1,80 @@
+// Package traffic produces the packets that flow through the virtual VPC:
+// scenarios on a simulated clock (workloads and named incident patterns) and,
+// in the capture subpackage, pcap/pcapng replay.
+//
+// The package never decides a verdict. Every packet is handed to a Network
+// (the dataplane in production, a fake in tests) and conversations react to
+// what was delivered: a SYN that the dataplane drops is retransmitted and
+// then given up on, a SYN-ACK that a stateless NACL drops makes the client
+// retry, exactly as hosts behave.
+package traffic
+
+import (
+	"net/netip"
+	"time"
+)
+
+// IANA protocol numbers used by the generators.
+const (
+	ProtoICMP   uint8 = 1
+	ProtoTCP    uint8 = 6
+	ProtoUDP    uint8 = 17
+	ProtoICMPv6 uint8 = 58
+)
+
+// Raw TCP flag bits as they appear in the TCP header.
+const (
+	FlagFIN uint8 = 0x01
+	FlagSYN uint8 = 0x02
+	FlagRST uint8 = 0x04
+	FlagPSH uint8 = 0x08
+	FlagACK uint8 = 0x10
+)
+
+// Packet is one IP packet, or Count identical packets sent back to back, as
+// it leaves its sender.
+type Packet struct {
+	Time     time.Time
+	Src, Dst netip.Addr
+	Protocol uint8
+	SrcPort  uint16 // TCP/UDP only
+	DstPort  uint16 // TCP/UDP only
+	ICMPType uint8  // ICMP/ICMPv6 only
+	ICMPCode uint8  // ICMP/ICMPv6 only
+	// Size is the IP length of each packet in bytes (what flow logs count).
+	Size     int
+	TCPFlags uint8 // raw header flags
+	// Count is the number of identical packets; zero means one.
+	Count int
+}
+
+// Packets returns Count, at least 1.
+func (p *Packet) Packets() int {
+	if p.Count < 1 {
+		return 1
+	}
+	return p.Count
+}
+
+// Delivery is what happened to a packet in the network.
+type Delivery struct {
+	// Delivered is true when the packet reached its destination host (every
+	// security group, network ACL and route on its way let it through).
+	Delivered bool
+	// Seen is the packet as the receiver sees it, after any NAT. A reply is
+	// addressed to Seen.Src:Seen.SrcPort. Valid only when Delivered.
+	Seen Packet
+}
+
+// Network carries packets. Send runs p through the VPC and reports whether it
+// was delivered. Implementations record what they observe (flow logs); an
+// error aborts the run.
+type Network interface {
+	Send(p Packet) (Delivery, error)
+}
+
+// NetworkFunc adapts a function to Network.
+type NetworkFunc func(p Packet) (Delivery, error)
+
+// Send calls f(p).
+func (f NetworkFunc) Send(p Packet) (Delivery, error) { return f(p) }
