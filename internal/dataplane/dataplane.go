@@ -35,9 +35,9 @@ type Packet struct {
 // Interface holds the record-facing facts of one ENI.
 type Interface struct {
 	ID, AccountID, VPCID, SubnetID, InstanceID, Region, AZID, SublocationType, SublocationID string // InstanceID "" renders as "-" (requester-managed)
-	PrimaryIPv4                                                                             netip.Addr
-	InterfaceType                                                                           string // "" or nat_gateway / network_load_balancer / vpc_endpoint / ...
-	Nitro                                                                                   bool
+	PrimaryIPv4                                                                              netip.Addr
+	InterfaceType                                                                            string // "" or nat_gateway / network_load_balancer / vpc_endpoint / ...
+	Nitro                                                                                    bool
 }
 
 // Observation is one packet (batch) as seen at one ENI in one direction,
@@ -51,9 +51,9 @@ type Observation struct {
 	SrcPort, DstPort                         uint16
 	SrcAddr, DstAddr, PktSrcAddr, PktDstAddr netip.Addr // spec §1.4: srcaddr/dstaddr = ENI primary private IPv4 on the ENI side
 	Packets, Bytes                           int64
-	TCPFlags                                 uint8 // raw OR of the batch's flags; the aggregator applies flow.TCPFlagsAWS
-	TrafficPath                              uint8 // 1..8 for egress, 0 = "-"
-	PktSrcAWSService, PktDstAWSService       string // "" = "-"
+	TCPFlags                                 uint8           // raw OR of the batch's flags; the aggregator applies flow.TCPFlagsAWS
+	TrafficPath                              uint8           // 1..8 for egress, 0 = "-"
+	PktSrcAWSService, PktDstAWSService       string          // "" = "-"
 	Decision                                 policy.Decision // deciding layer and rule (zero value for plain ACCEPT)
 }
 

@@ -84,10 +84,10 @@ type Conn struct {
 	OrigIsA bool
 	State   ConnState
 	// First and Last are Unix nanoseconds of the first and latest packet.
-	First, Last int64
+	First, Last               int64
 	OrigPackets, ReplyPackets uint32
-	finOrig, finReply bool
-	dead              bool
+	finOrig, finReply         bool
+	dead                      bool
 }
 
 // Conntrack tracks connections per zone (one zone per interface). It is not
