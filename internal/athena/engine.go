@@ -1,0 +1,272 @@
+//go:build cgo
+
+package athena
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// DB is an embedded DuckDB with the flow log views over a data directory,
+// sandboxed so that SQL can read nothing outside it and write nothing.
+type DB struct {
+	db      *sql.DB
+	conn    *duckdb.Connector
+	dataDir string
+	objects int
+}
+
+// Open scans cfg.DataDir for text and Parquet flow log objects, starts
+// DuckDB locked down to that directory and creates the views
+// vpc_flow_logs, vpc_flow_logs_parquet and test_table_vpclogs.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.DataDir == "" {
+		return nil, fmt.Errorf("data directory is required")
+	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	objs, err := ScanObjects(dir)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	if cfg.Threads > 0 {
+		q.Set("threads", strconv.Itoa(cfg.Threads))
+	}
+	if cfg.MemoryLimit != "" {
+		q.Set("memory_limit", cfg.MemoryLimit)
+	}
+	dsn := ""
+	if len(q) > 0 {
+		dsn = "?" + q.Encode()
+	}
+	var once sync.Once
+	var initErr error
+	connector, err := duckdb.NewConnector(dsn, func(ex driver.ExecerContext) error {
+		// Settings are database-wide: apply them on the first connection;
+		// once locked they hold for every later one.
+		once.Do(func() { initErr = sandbox(ex, dir) })
+		return initErr
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start duckdb: %w", err)
+	}
+	d := &DB{db: sql.OpenDB(connector), conn: connector, dataDir: dir, objects: len(objs)}
+	// One connection: the Go functions are registered on it, and DuckDB
+	// parallelises each query internally anyway.
+	d.db.SetMaxOpenConns(1)
+	d.db.SetMaxIdleConns(1)
+	d.db.SetConnMaxLifetime(0)
+	d.db.SetConnMaxIdleTime(0)
+	if err := d.createViews(ctx, objs); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// sandbox runs the lock-down sequence: reads only under dir, no external
+// access (no COPY TO, ATTACH, httpfs), no extension install or autoload,
+// then lock the configuration so SQL cannot undo any of it.
+func sandbox(ex driver.ExecerContext, dir string) error {
+	stmts := []string{
+		"SET TimeZone = 'UTC'",
+		"SET allowed_directories = [" + sqlString(dir+string(filepath.Separator)) + "]",
+		"SET enable_external_access = false",
+		"SET autoinstall_known_extensions = false",
+		"SET autoload_known_extensions = false",
+		"SET lock_configuration = true",
+	}
+	for _, s := range stmts {
+		if _, err := ex.ExecContext(context.Background(), s, nil); err != nil {
+			return fmt.Errorf("sandbox duckdb (%s): %w", s, err)
+		}
+	}
+	return nil
+}
+
+func (d *DB) createViews(ctx context.Context, objs []Object) error {
+	c, err := d.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("start duckdb: %w", err)
+	}
+	err = registerUDFs(ctx, c)
+	c.Close()
+	if err != nil {
+		return err
+	}
+	for _, s := range Shims() {
+		if _, err := d.db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("create shim: %w", err)
+		}
+	}
+	parquetCols, err := d.parquetColumns(ctx, objs)
+	if err != nil {
+		return err
+	}
+	cols := Columns(objs, parquetCols)
+	for _, s := range ViewSQL(BaseSQL(objs, parquetCols, cols), cols) {
+		if _, err := d.db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("create view: %w", err)
+		}
+	}
+	return nil
+}
+
+// parquetColumns reads the top-level column names of every Parquet object.
+func (d *DB) parquetColumns(ctx context.Context, objs []Object) (map[string][]string, error) {
+	var paths []string
+	for _, o := range objs {
+		if o.Kind == ObjectParquet {
+			paths = append(paths, sqlString(o.Path))
+		}
+	}
+	out := map[string][]string{}
+	if len(paths) == 0 {
+		return out, nil
+	}
+	rows, err := d.db.QueryContext(ctx,
+		"SELECT file_name, name FROM parquet_schema(["+strings.Join(paths, ", ")+"]) WHERE num_children IS NULL OR num_children = 0")
+	if err != nil {
+		return nil, fmt.Errorf("read parquet schemas: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var file, name string
+		if err := rows.Scan(&file, &name); err != nil {
+			return nil, err
+		}
+		out[file] = append(out[file], name)
+	}
+	return out, rows.Err()
+}
+
+// Objects is the number of flow log objects the views cover.
+func (d *DB) Objects() int { return d.objects }
+
+// DataDir is the sandbox root.
+func (d *DB) DataDir() string { return d.dataDir }
+
+// Query runs one SQL statement and materialises its result. DATE values
+// come back as "YYYY-MM-DD" strings and TIMESTAMP values as
+// "YYYY-MM-DD HH:MM:SS.mmm", as Athena prints them.
+//
+// Only a single read-only statement (SELECT, EXPLAIN, DESCRIBE, SHOW …) is
+// accepted: DuckDB's allowed_directories would otherwise let COPY or ATTACH
+// write inside the data directory.
+func (d *DB) Query(ctx context.Context, query string) (*Result, error) {
+	c, err := d.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if err := checkReadOnly(ctx, c, query); err != nil {
+		return nil, err
+	}
+	rows, err := c.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	for _, ct := range cts {
+		res.Columns = append(res.Columns, ct.Name())
+		res.Types = append(res.Types, ct.DatabaseTypeName())
+	}
+	for rows.Next() {
+		vals := make([]any, len(cts))
+		ptrs := make([]any, len(cts))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("query: %w", err)
+		}
+		for i, v := range vals {
+			if t, ok := v.(time.Time); ok {
+				switch res.Types[i] {
+				case "DATE":
+					vals[i] = t.UTC().Format("2006-01-02")
+				case "TIME":
+					vals[i] = t.UTC().Format("15:04:05.000")
+				default:
+					vals[i] = t.UTC().Format("2006-01-02 15:04:05.000")
+				}
+			}
+		}
+		res.Rows = append(res.Rows, vals)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	return res, nil
+}
+
+// ErrNotReadOnly is returned for statements other than a single query.
+var ErrNotReadOnly = errors.New("only a single read-only statement (SELECT, EXPLAIN, DESCRIBE, SHOW) is allowed")
+
+// checkReadOnly prepares query and rejects anything but one SELECT or
+// EXPLAIN.
+func checkReadOnly(ctx context.Context, c *sql.Conn, query string) error {
+	return c.Raw(func(dc any) error {
+		conn, ok := dc.(*duckdb.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		st, err := conn.PrepareContext(ctx, query)
+		if err != nil {
+			return fmt.Errorf("query: %w", err)
+		}
+		defer st.Close()
+		ds, ok := st.(*duckdb.Stmt)
+		if !ok {
+			return fmt.Errorf("unexpected driver statement %T", st)
+		}
+		typ, err := ds.StatementType()
+		if err != nil {
+			return fmt.Errorf("query: %w", err)
+		}
+		switch typ {
+		case duckdb.STATEMENT_TYPE_SELECT, duckdb.STATEMENT_TYPE_EXPLAIN:
+			return nil
+		}
+		return ErrNotReadOnly
+	})
+}
+
+// Timed runs query and reports how long it took, including materialising
+// the result. Benchmarks use it to compare engines on the same question.
+func (d *DB) Timed(ctx context.Context, query string) (*Result, time.Duration, error) {
+	t0 := time.Now()
+	r, err := d.Query(ctx, query)
+	return r, time.Since(t0), err
+}
+
+// Close releases DuckDB.
+func (d *DB) Close() error {
+	err := d.db.Close()
+	if cerr := d.conn.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
