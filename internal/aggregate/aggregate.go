@@ -1,0 +1,501 @@
+// Package aggregate turns Observations into flow log records the way AWS
+// does (spec §3, §10.2): per flow log and per interface, capture windows of
+// the flow log's MaxAggregationInterval (at most 60 s on Nitro interfaces)
+// that start with the interface's first packet and follow each other without
+// gaps, one record per key and window with summed packets and bytes, OR-ed
+// tcp-flags and first/last packet times, the TrafficType filter, NODATA
+// records for windows without traffic and a SKIPDATA record when an
+// interface's bounded flow table overflowed.
+//
+// The aggregator has no clock of its own: Add takes observations, Advance
+// closes the windows that are due at the given (simulated or real) time and
+// Flush closes everything. Identical input gives identical output.
+package aggregate
+
+import (
+	"cmp"
+	"container/heap"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"time"
+
+	"vpcflow/internal/flow"
+)
+
+// Annotate is the hook for optional extra fields (issue 7: the deciding
+// layer and rule). It is called for every OK record at emission with the
+// first observation of the flow in the window.
+type Annotate func(r *flow.Record, first *Observation)
+
+// Deps are the aggregator's dependencies.
+type Deps struct {
+	Logger *slog.Logger
+	// Metrics may be shared by several aggregators; nil creates private,
+	// unregistered metrics.
+	Metrics  *Metrics
+	Annotate Annotate
+}
+
+// Stats are cumulative counters, for tests and benchmarks.
+type Stats struct {
+	Observations int64 // observations given to Add
+	Filtered     int64 // left out by TrafficType
+	Skipped      int64 // dropped on flow table overflow
+	Records      int64 // OK records emitted
+	NoData       int64 // NODATA records emitted
+	SkipData     int64 // SKIPDATA records emitted
+}
+
+// flowKey is the aggregation key inside one interface's window (spec §3,
+// inferred): direction, protocol, packet-level addresses, ports, action.
+type flowKey struct {
+	src, dst     netip.Addr
+	sport, dport uint16
+	proto        uint8
+	dir          flow.Direction
+	action       flow.Action
+}
+
+// entry is one flow of a window.
+type entry struct {
+	key         flowKey
+	first, last int64 // Unix ns of the first and last packet
+	packets     int64
+	bytes       int64
+	flags       uint8 // OR of flow.TCPFlagsAWS
+	obs         Observation
+}
+
+// eniState is one interface's current window.
+type eniState struct {
+	iface    *Interface
+	start    int64 // window start, Unix ns
+	end      int64 // window end (exclusive), Unix ns
+	interval int64
+	seen     bool  // any observation in the window, even filtered out
+	lastSeen int64 // latest observation time in the window
+	flows    map[flowKey]int32
+	entries  []entry
+	dropped  int64 // observations dropped on overflow in this window
+	heapIdx  int
+}
+
+// group is the records of one closed window, out[lo:hi].
+type group struct {
+	end    int64
+	eni    string
+	lo, hi int
+}
+
+// Aggregator aggregates the observations of one flow log. It is not safe
+// for concurrent use.
+type Aggregator struct {
+	cfg      Config
+	logger   *slog.Logger
+	annotate Annotate
+	m        series
+	format   flow.Format
+	want     uint64 // presence bits of the format's fields
+
+	byPtr  map[*Interface]*eniState
+	byID   map[string]*eniState
+	lastIf *Interface
+	lastSt *eniState
+	heap   eniHeap
+
+	out    []flow.Record
+	groups []group
+	order  []int32
+
+	stats    Stats
+	reported Stats // part of stats already added to the metrics
+	flows    int   // flows in open windows, for the gauge
+}
+
+// New creates an aggregator.
+func New(cfg Config, deps Deps) (*Aggregator, error) {
+	if cfg.Format.IsZero() {
+		cfg.Format = flow.DefaultFormat
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Metrics == nil {
+		m, err := NewMetrics(nil)
+		if err != nil {
+			return nil, err
+		}
+		deps.Metrics = m
+	}
+	a := &Aggregator{
+		cfg:      cfg,
+		logger:   deps.Logger,
+		annotate: deps.Annotate,
+		m:        deps.Metrics.series(cfg.FlowLogID),
+		format:   cfg.Format,
+		byPtr:    make(map[*Interface]*eniState),
+		byID:     make(map[string]*eniState),
+	}
+	for _, id := range cfg.Format.Fields() {
+		a.want |= 1 << id
+	}
+	return a, nil
+}
+
+// Config returns the aggregator's configuration.
+func (a *Aggregator) Config() Config { return a.cfg }
+
+// Stats returns the cumulative counters.
+func (a *Aggregator) Stats() Stats { return a.stats }
+
+func (a *Aggregator) intervalOf(iface *Interface) int64 {
+	d := a.cfg.Interval
+	if iface.Nitro && a.cfg.NitroInterval < d {
+		d = a.cfg.NitroInterval
+	}
+	return int64(d)
+}
+
+// lookup finds the state of iface, or nil.
+func (a *Aggregator) lookup(iface *Interface) *eniState {
+	if iface == a.lastIf {
+		return a.lastSt
+	}
+	st := a.byPtr[iface]
+	if st == nil {
+		st = a.byID[iface.ID]
+		if st == nil {
+			return nil
+		}
+		// Same interface, new description (topology reload).
+		delete(a.byPtr, st.iface)
+		st.iface = iface
+		a.byPtr[iface] = st
+	}
+	a.lastIf, a.lastSt = iface, st
+	return st
+}
+
+func (a *Aggregator) open(iface *Interface, t int64) *eniState {
+	iv := a.intervalOf(iface)
+	st := &eniState{
+		iface:    iface,
+		start:    t,
+		end:      t + iv,
+		interval: iv,
+		flows:    make(map[flowKey]int32),
+	}
+	a.byPtr[iface] = st
+	a.byID[iface.ID] = st
+	heap.Push(&a.heap, st)
+	a.lastIf, a.lastSt = iface, st
+	return st
+}
+
+// Track makes iface in scope from now on: its windows start now and a window
+// without traffic gives a NODATA record. Interfaces that are not tracked
+// start their first window with their first packet.
+func (a *Aggregator) Track(iface *Interface, now time.Time) {
+	if a.lookup(iface) != nil {
+		return
+	}
+	a.open(iface, now.UnixNano())
+}
+
+// Remove takes the interface out of scope: its current window is closed as
+// it is (records for its traffic, no NODATA for the partial window) and it
+// gets no more records until it is tracked again or sends traffic.
+func (a *Aggregator) Remove(id string) {
+	st := a.byID[id]
+	if st == nil {
+		return
+	}
+	a.closePartial(st)
+	a.forget(st)
+	heap.Remove(&a.heap, st.heapIdx)
+}
+
+func (a *Aggregator) forget(st *eniState) {
+	delete(a.byID, st.iface.ID)
+	delete(a.byPtr, st.iface)
+	for p, s := range a.byPtr {
+		if s == st {
+			delete(a.byPtr, p)
+		}
+	}
+	if a.lastSt == st {
+		a.lastIf, a.lastSt = nil, nil
+	}
+}
+
+// Add aggregates one observation. Observations of an interface should come
+// in time order; one older than the interface's current window is counted
+// in the current window. An observation at or after the end of the
+// interface's window first closes that window (as Advance would).
+func (a *Aggregator) Add(obs *Observation) {
+	t := obs.Time.UnixNano()
+	st := a.lookup(obs.Interface)
+	if st == nil {
+		st = a.open(obs.Interface, t)
+	} else if t >= st.end {
+		a.rollTo(st, t)
+		heap.Fix(&a.heap, st.heapIdx)
+	}
+	a.stats.Observations++
+	st.seen = true
+	if t > st.lastSeen {
+		st.lastSeen = t
+	}
+	if !a.cfg.TrafficType.keeps(obs.Action) {
+		a.stats.Filtered++
+		return
+	}
+	k := flowKey{
+		src:    pktAddr(obs.PktSrcAddr, obs.SrcAddr),
+		dst:    pktAddr(obs.PktDstAddr, obs.DstAddr),
+		sport:  obs.SrcPort,
+		dport:  obs.DstPort,
+		proto:  obs.Protocol,
+		dir:    obs.Direction,
+		action: obs.Action,
+	}
+	if i, ok := st.flows[k]; ok {
+		e := &st.entries[i]
+		if t < e.first {
+			e.first = t
+		}
+		if t > e.last {
+			e.last = t
+		}
+		e.packets += obs.Packets
+		e.bytes += obs.Bytes
+		e.flags |= flow.TCPFlagsAWS(obs.TCPFlags)
+		return
+	}
+	if len(st.entries) >= a.cfg.MaxFlowsPerInterface {
+		st.dropped++
+		a.stats.Skipped++
+		a.m.skippedPkts.Add(float64(obs.Packets))
+		return
+	}
+	st.flows[k] = int32(len(st.entries))
+	st.entries = append(st.entries, entry{
+		key:     k,
+		first:   t,
+		last:    t,
+		packets: obs.Packets,
+		bytes:   obs.Bytes,
+		flags:   flow.TCPFlagsAWS(obs.TCPFlags),
+		obs:     *obs,
+	})
+	a.flows++
+}
+
+// Advance closes every window that ends at or before now and returns the
+// records of the closed windows, ordered by window end, interface id, first
+// packet time and key. The slice is the caller's.
+func (a *Aggregator) Advance(now time.Time) []flow.Record {
+	n := now.UnixNano()
+	for len(a.heap) > 0 && a.heap[0].end <= n {
+		st := a.heap[0]
+		a.rollTo(st, n)
+		heap.Fix(&a.heap, 0)
+	}
+	return a.drain()
+}
+
+// Flush closes every open window as it is (windows without traffic give no
+// NODATA record since they did not complete) and returns the records. The
+// aggregator is empty afterwards: interfaces must be tracked again.
+func (a *Aggregator) Flush() []flow.Record {
+	for _, st := range a.heap {
+		a.closePartial(st)
+	}
+	a.heap = a.heap[:0]
+	clear(a.byPtr)
+	clear(a.byID)
+	a.lastIf, a.lastSt = nil, nil
+	return a.drain()
+}
+
+// NextDeadline is the end of the earliest open window, or the zero time.
+func (a *Aggregator) NextDeadline() time.Time {
+	if len(a.heap) == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, a.heap[0].end).UTC()
+}
+
+// rollTo closes the windows of st that end at or before t; windows follow
+// each other without gaps.
+func (a *Aggregator) rollTo(st *eniState, t int64) {
+	for st.end <= t {
+		a.closeWindow(st, st.end, true)
+		st.start = st.end
+		st.end += st.interval
+	}
+}
+
+func (a *Aggregator) closePartial(st *eniState) {
+	if !st.seen {
+		return
+	}
+	end := st.lastSeen
+	if end < st.start {
+		end = st.start
+	}
+	a.closeWindow(st, end, false)
+}
+
+// closeWindow emits the records of st's window, which ends at end, and
+// resets the flow table. Complete windows without traffic give NODATA.
+func (a *Aggregator) closeWindow(st *eniState, end int64, complete bool) {
+	lo := len(a.out)
+	switch {
+	case len(st.entries) > 0 || st.dropped > 0:
+		order := a.order[:0]
+		for i := range st.entries {
+			order = append(order, int32(i))
+		}
+		slices.SortFunc(order, func(x, y int32) int { return compareEntries(&st.entries[x], &st.entries[y]) })
+		a.order = order
+		for _, i := range order {
+			a.appendOK(st, &st.entries[i])
+		}
+		if st.dropped > 0 {
+			a.appendStatus(st, flow.StatusSkipData, st.start, end)
+			a.logger.Warn("flow table full: flows skipped",
+				"flow_log_id", a.cfg.FlowLogID, "eni", st.iface.ID,
+				"skipped_observations", st.dropped, "max_flows", a.cfg.MaxFlowsPerInterface)
+		}
+	case !st.seen && complete:
+		a.appendStatus(st, flow.StatusNoData, st.start, end)
+	}
+	if hi := len(a.out); hi > lo {
+		a.groups = append(a.groups, group{end: end, eni: st.iface.ID, lo: lo, hi: hi})
+	}
+	a.flows -= len(st.entries)
+	clear(st.flows)
+	clear(st.entries) // drop references held by the copied observations
+	st.entries = st.entries[:0]
+	st.dropped = 0
+	st.seen = false
+	st.lastSeen = 0
+}
+
+func compareEntries(x, y *entry) int {
+	if c := cmp.Compare(x.first, y.first); c != 0 {
+		return c
+	}
+	a, b := &x.key, &y.key
+	if c := cmp.Compare(a.dir, b.dir); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.proto, b.proto); c != 0 {
+		return c
+	}
+	if c := a.src.Compare(b.src); c != 0 {
+		return c
+	}
+	if c := a.dst.Compare(b.dst); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.sport, b.sport); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.dport, b.dport); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.action, b.action)
+}
+
+// drain returns the pending records in deterministic order and updates the
+// metrics.
+func (a *Aggregator) drain() []flow.Record {
+	a.publishMetrics()
+	if len(a.out) == 0 {
+		return nil
+	}
+	sorted := slices.IsSortedFunc(a.groups, compareGroups)
+	var res []flow.Record
+	if sorted {
+		// Hand the buffer over; the next one gets the same size up front.
+		res = a.out
+		a.out = make([]flow.Record, 0, cap(res))
+	} else {
+		slices.SortStableFunc(a.groups, compareGroups)
+		res = make([]flow.Record, 0, len(a.out))
+		for _, g := range a.groups {
+			res = append(res, a.out[g.lo:g.hi]...)
+		}
+		clear(a.out)
+		a.out = a.out[:0]
+	}
+	a.groups = a.groups[:0]
+	return res
+}
+
+func compareGroups(x, y group) int {
+	if c := cmp.Compare(x.end, y.end); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.eni, y.eni)
+}
+
+func (a *Aggregator) publishMetrics() {
+	s, r := a.stats, a.reported
+	if d := s.Observations - r.Observations; d > 0 {
+		a.m.observations.Add(float64(d))
+	}
+	if d := s.Filtered - r.Filtered; d > 0 {
+		a.m.filtered.Add(float64(d))
+	}
+	if d := s.Skipped - r.Skipped; d > 0 {
+		a.m.skipped.Add(float64(d))
+	}
+	if d := s.Records - r.Records; d > 0 {
+		a.m.ok.Add(float64(d))
+	}
+	if d := s.NoData - r.NoData; d > 0 {
+		a.m.nodata.Add(float64(d))
+	}
+	if d := s.SkipData - r.SkipData; d > 0 {
+		a.m.skipdata.Add(float64(d))
+	}
+	a.reported = s
+	a.m.interfaces.Set(float64(len(a.heap)))
+	a.m.flows.Set(float64(a.flows))
+}
+
+// eniHeap orders interfaces by window end, then id.
+type eniHeap []*eniState
+
+func (h eniHeap) Len() int { return len(h) }
+func (h eniHeap) Less(i, j int) bool {
+	if h[i].end != h[j].end {
+		return h[i].end < h[j].end
+	}
+	return h[i].iface.ID < h[j].iface.ID
+}
+func (h eniHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIdx = i
+	h[j].heapIdx = j
+}
+func (h *eniHeap) Push(x any) {
+	st := x.(*eniState)
+	st.heapIdx = len(*h)
+	*h = append(*h, st)
+}
+func (h *eniHeap) Pop() any {
+	old := *h
+	st := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	st.heapIdx = -1
+	return st
+}

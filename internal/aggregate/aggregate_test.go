@@ -1,0 +1,520 @@
+package aggregate
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"vpcflow/internal/flow"
+)
+
+// at is Unix seconds plus milliseconds.
+func at(sec int64, ms int64) time.Time { return time.Unix(sec, ms*1e6).UTC() }
+
+var (
+	eniSSH = &Interface{
+		ID: "eni-1235b8ca123456789", AccountID: "123456789010",
+		VPCID: "vpc-abcdefab012345678", SubnetID: "subnet-aaaaaaaa012345678",
+		InstanceID: "i-01234567890123456", Region: "us-east-1", AZID: "use1-az6",
+		PrimaryIPv4: netip.MustParseAddr("10.0.0.62"),
+	}
+	eniSkip = &Interface{ID: "eni-11111111aaaaaaaaa", AccountID: "123456789010"}
+)
+
+type pkt struct {
+	t          time.Time
+	dir        flow.Direction
+	action     flow.Action
+	proto      uint8
+	src, dst   string
+	sport      uint16
+	dport      uint16
+	packets    int64
+	bytes      int64
+	flags      uint8
+	path       uint8
+	srvS, srvD string
+	eni        *Interface
+}
+
+func (p pkt) obs(def *Interface) Observation {
+	e := p.eni
+	if e == nil {
+		e = def
+	}
+	action := p.action
+	if action == flow.ActionNone {
+		action = flow.ActionAccept
+	}
+	proto := p.proto
+	if proto == 0 {
+		proto = 6
+	}
+	src, dst := netip.MustParseAddr(p.src), netip.MustParseAddr(p.dst)
+	return Observation{
+		Time: p.t, Interface: e, Direction: p.dir, Action: action, Protocol: proto,
+		SrcPort: p.sport, DstPort: p.dport,
+		SrcAddr: src, DstAddr: dst, PktSrcAddr: src, PktDstAddr: dst,
+		Packets: p.packets, Bytes: p.bytes, TCPFlags: p.flags, TrafficPath: p.path,
+		PktSrcAWSService: p.srvS, PktDstAWSService: p.srvD,
+	}
+}
+
+func text(f flow.Format, recs []flow.Record) []string {
+	var out []string
+	for i := range recs {
+		out = append(out, flow.Text(f, &recs[i]))
+	}
+	return out
+}
+
+const tcpFormat = "${version} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${account-id} ${type} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${pkt-srcaddr} ${pkt-dstaddr} ${protocol} ${bytes} ${packets} ${start} ${end} ${action} ${tcp-flags} ${log-status}"
+
+const (
+	syn    = 0x02
+	fin    = 0x01
+	ack    = 0x10
+	psh    = 0x08
+	synack = syn | ack
+)
+
+func TestWindows(t *testing.T) {
+	type step struct {
+		track   *Interface // Track this interface at trackAt
+		trackAt time.Time
+		add     []pkt
+		advance time.Time // zero: Flush
+	}
+	cases := []struct {
+		name   string
+		cfg    func(*Config)
+		eni    *Interface
+		format string
+		steps  []step
+		want   [][]string // records per step
+	}{
+		{
+			name: "accepted SSH (spec 7.1)",
+			eni:  &Interface{ID: "eni-1235b8ca123456789", AccountID: "123456789010"},
+			steps: []step{{
+				add: []pkt{
+					{t: at(1418530010, 100), src: "172.31.16.139", dst: "172.31.16.21", sport: 20641, dport: 22, packets: 1, bytes: 60, flags: syn},
+					{t: at(1418530040, 0), src: "172.31.16.139", dst: "172.31.16.21", sport: 20641, dport: 22, packets: 18, bytes: 4129, flags: ack | psh},
+					{t: at(1418530070, 900), src: "172.31.16.139", dst: "172.31.16.21", sport: 20641, dport: 22, packets: 1, bytes: 60, flags: ack},
+				},
+				advance: at(1418530700, 0),
+			}},
+			want: [][]string{{"2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"}},
+		},
+		{
+			name: "window still open: nothing emitted",
+			eni:  eniSSH,
+			steps: []step{{
+				add:     []pkt{{t: at(1000, 0), src: "1.2.3.4", dst: "10.0.0.62", sport: 1, dport: 2, packets: 1, bytes: 40}},
+				advance: at(1599, 999),
+			}},
+			want: [][]string{nil},
+		},
+		{
+			name: "NODATA with window bounds (spec 7.2)",
+			cfg:  func(c *Config) { c.Interval = 58 * time.Second },
+			eni:  &Interface{ID: "eni-1235b8ca123456789", AccountID: "123456789010"},
+			steps: []step{{
+				track: &Interface{ID: "eni-1235b8ca123456789", AccountID: "123456789010"}, trackAt: at(1431280876, 0),
+				advance: at(1431280934, 0),
+			}},
+			want: [][]string{{"2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA"}},
+		},
+		{
+			name: "NODATA for every idle window, windows back to back",
+			cfg:  func(c *Config) { c.Interval = 60 * time.Second },
+			steps: []step{{
+				track: eniSkip, trackAt: at(100, 500),
+				advance: at(281, 0),
+			}},
+			want: [][]string{{
+				"2 123456789010 eni-11111111aaaaaaaaa - - - - - - - 100 160 - NODATA",
+				"2 123456789010 eni-11111111aaaaaaaaa - - - - - - - 160 220 - NODATA",
+				"2 123456789010 eni-11111111aaaaaaaaa - - - - - - - 220 280 - NODATA",
+			}},
+		},
+		{
+			name: "SKIPDATA on flow table overflow (spec 7.2)",
+			cfg:  func(c *Config) { c.Interval = 58 * time.Second; c.MaxFlowsPerInterface = 2 },
+			eni:  eniSkip,
+			steps: []step{{
+				track: eniSkip, trackAt: at(1431280876, 0),
+				add: []pkt{
+					{t: at(1431280880, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: 1000, dport: 80, packets: 1, bytes: 40},
+					{t: at(1431280881, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: 1001, dport: 80, packets: 1, bytes: 40},
+					{t: at(1431280882, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: 1002, dport: 80, packets: 1, bytes: 40},
+					{t: at(1431280883, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: 1000, dport: 80, packets: 2, bytes: 80},
+					{t: at(1431280884, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: 1003, dport: 80, packets: 1, bytes: 40},
+				},
+				advance: at(1431280934, 0),
+			}},
+			want: [][]string{{
+				"2 123456789010 eni-11111111aaaaaaaaa 10.0.0.1 10.0.0.2 1000 80 6 3 120 1431280880 1431280883 ACCEPT OK",
+				"2 123456789010 eni-11111111aaaaaaaaa 10.0.0.1 10.0.0.2 1001 80 6 1 40 1431280881 1431280881 ACCEPT OK",
+				"2 123456789010 eni-11111111aaaaaaaaa - - - - - - - 1431280876 1431280934 - SKIPDATA",
+			}},
+		},
+		{
+			name:   "TCP flag sequence, window rollover with shared boundary second (spec 7.5)",
+			eni:    eniSSH,
+			format: tcpFormat,
+			steps: []step{
+				{
+					track: eniSSH, trackAt: at(1566848333, 500), // window [..333.5, ..933.5)
+					add: []pkt{
+						{t: at(1566848875, 0), src: "52.213.180.42", dst: "10.0.0.62", sport: 43416, dport: 5001, packets: 1, bytes: 60, flags: syn},
+						{t: at(1566848875, 100), dir: flow.Egress, src: "10.0.0.62", dst: "52.213.180.42", sport: 5001, dport: 43416, packets: 1, bytes: 60, flags: synack},
+						{t: at(1566848875, 200), src: "52.213.180.42", dst: "10.0.0.62", sport: 43418, dport: 5001, packets: 1, bytes: 60, flags: syn},
+						{t: at(1566848875, 300), dir: flow.Egress, src: "10.0.0.62", dst: "52.213.180.42", sport: 5001, dport: 43418, packets: 1, bytes: 60, flags: synack},
+						{t: at(1566848900, 0), src: "52.213.180.42", dst: "10.0.0.62", sport: 43416, dport: 5001, packets: 7, bytes: 508, flags: ack | psh},
+						{t: at(1566848933, 200), src: "52.213.180.42", dst: "10.0.0.62", sport: 43418, dport: 5001, packets: 69, bytes: 100641, flags: ack},
+						{t: at(1566848910, 0), dir: flow.Egress, src: "10.0.0.62", dst: "52.213.180.42", sport: 5001, dport: 43416, packets: 6, bytes: 316, flags: ack},
+						{t: at(1566848933, 0), dir: flow.Egress, src: "10.0.0.62", dst: "52.213.180.42", sport: 5001, dport: 43418, packets: 11, bytes: 572, flags: ack},
+						// Second window.
+						{t: at(1566848933, 600), dir: flow.Egress, src: "10.0.0.62", dst: "52.213.180.42", sport: 5001, dport: 43418, packets: 1218, bytes: 63328, flags: ack},
+						{t: at(1566848933, 700), src: "52.213.180.42", dst: "10.0.0.62", sport: 43418, dport: 5001, packets: 15773, bytes: 23294528, flags: ack | psh},
+						{t: at(1566849113, 0), dir: flow.Egress, src: "10.0.0.62", dst: "52.213.180.42", sport: 5001, dport: 43418, packets: 1, bytes: 60, flags: fin | ack},
+						{t: at(1566849113, 100), src: "52.213.180.42", dst: "10.0.0.62", sport: 43418, dport: 5001, packets: 1, bytes: 60, flags: fin | ack},
+						// Connection 43416 stays idle in the second window.
+					},
+					advance: at(1566849533, 500),
+				},
+			},
+			want: [][]string{{
+				"3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43416 5001 52.213.180.42 10.0.0.62 6 568 8 1566848875 1566848900 ACCEPT 2 OK",
+				"3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43416 10.0.0.62 52.213.180.42 6 376 7 1566848875 1566848910 ACCEPT 18 OK",
+				"3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43418 5001 52.213.180.42 10.0.0.62 6 100701 70 1566848875 1566848933 ACCEPT 2 OK",
+				"3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43418 10.0.0.62 52.213.180.42 6 632 12 1566848875 1566848933 ACCEPT 18 OK",
+				"3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43418 10.0.0.62 52.213.180.42 6 63388 1219 1566848933 1566849113 ACCEPT 1 OK",
+				"3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43418 5001 52.213.180.42 10.0.0.62 6 23294588 15774 1566848933 1566849113 ACCEPT 1 OK",
+			}},
+		},
+		{
+			name:   "short connection OR-s tcp-flags to 3 and 19 (spec 7.5)",
+			eni:    eniSSH,
+			format: tcpFormat,
+			steps: []step{{
+				add: []pkt{
+					{t: at(1566933133, 0), src: "52.213.180.42", dst: "10.0.0.62", sport: 43638, dport: 5001, packets: 1, bytes: 60, flags: syn},
+					{t: at(1566933133, 10), dir: flow.Egress, src: "10.0.0.62", dst: "52.213.180.42", sport: 5001, dport: 43638, packets: 1, bytes: 60, flags: synack},
+					{t: at(1566933150, 0), src: "52.213.180.42", dst: "10.0.0.62", sport: 43638, dport: 5001, packets: 15, bytes: 1140, flags: ack | psh},
+					{t: at(1566933150, 10), dir: flow.Egress, src: "10.0.0.62", dst: "52.213.180.42", sport: 5001, dport: 43638, packets: 12, bytes: 847, flags: ack},
+					{t: at(1566933193, 0), src: "52.213.180.42", dst: "10.0.0.62", sport: 43638, dport: 5001, packets: 1, bytes: 60, flags: fin | ack},
+					{t: at(1566933193, 10), dir: flow.Egress, src: "10.0.0.62", dst: "52.213.180.42", sport: 5001, dport: 43638, packets: 1, bytes: 60, flags: fin | ack},
+				},
+			}},
+			want: [][]string{{
+				"3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43638 5001 52.213.180.42 10.0.0.62 6 1260 17 1566933133 1566933193 ACCEPT 3 OK",
+				"3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43638 10.0.0.62 52.213.180.42 6 967 14 1566933133 1566933193 ACCEPT 19 OK",
+			}},
+		},
+		{
+			name: "observation past the window end rolls the window without Advance",
+			cfg:  func(c *Config) { c.Interval = 60 * time.Second },
+			eni:  eniSkip,
+			steps: []step{
+				{
+					add: []pkt{
+						{t: at(100, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, packets: 1, bytes: 40},
+						{t: at(159, 999), src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, packets: 1, bytes: 40},
+						{t: at(160, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, packets: 1, bytes: 40},
+						{t: at(290, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, packets: 1, bytes: 40},
+					},
+					advance: at(290, 0),
+				},
+				{advance: at(340, 0)},
+			},
+			want: [][]string{
+				{
+					"2 123456789010 eni-11111111aaaaaaaaa 10.0.0.1 10.0.0.2 1 2 6 2 80 100 159 ACCEPT OK",
+					"2 123456789010 eni-11111111aaaaaaaaa 10.0.0.1 10.0.0.2 1 2 6 1 40 160 160 ACCEPT OK",
+					"2 123456789010 eni-11111111aaaaaaaaa - - - - - - - 220 280 - NODATA",
+				},
+				{"2 123456789010 eni-11111111aaaaaaaaa 10.0.0.1 10.0.0.2 1 2 6 1 40 290 290 ACCEPT OK"},
+			},
+		},
+		{
+			name: "Nitro interface: windows of at most 60 s",
+			eni:  &Interface{ID: "eni-0nitro", AccountID: "123456789010", Nitro: true},
+			steps: []step{{
+				add: []pkt{
+					{t: at(1000, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, packets: 1, bytes: 40},
+					{t: at(1059, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, packets: 1, bytes: 40},
+					{t: at(1060, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, packets: 1, bytes: 40},
+				},
+				advance: at(1120, 0),
+			}},
+			want: [][]string{{
+				"2 123456789010 eni-0nitro 10.0.0.1 10.0.0.2 1 2 6 2 80 1000 1059 ACCEPT OK",
+				"2 123456789010 eni-0nitro 10.0.0.1 10.0.0.2 1 2 6 1 40 1060 1060 ACCEPT OK",
+			}},
+		},
+		{
+			name: "Flush closes partial windows, no NODATA for idle ones",
+			eni:  eniSkip,
+			steps: []step{{
+				track: &Interface{ID: "eni-idle", AccountID: "1"}, trackAt: at(0, 0),
+				add: []pkt{{t: at(10, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, packets: 1, bytes: 40}},
+			}},
+			want: [][]string{{"2 123456789010 eni-11111111aaaaaaaaa 10.0.0.1 10.0.0.2 1 2 6 1 40 10 10 ACCEPT OK"}},
+		},
+		{
+			name:   "v5 fields: flow-direction, traffic-path egress only, aws services, sublocation, instance-id -",
+			eni:    &Interface{ID: "eni-nat", AccountID: "123456789010", VPCID: "vpc-1", SubnetID: "subnet-1", Region: "us-west-2", AZID: "usw2-az1"},
+			format: "${version} ${interface-id} ${instance-id} ${flow-direction} ${traffic-path} ${pkt-src-aws-service} ${pkt-dst-aws-service} ${az-id} ${sublocation-type} ${sublocation-id} ${type} ${tcp-flags}",
+			steps: []step{{
+				add: []pkt{
+					{t: at(10, 0), dir: flow.Egress, src: "10.0.0.5", dst: "52.95.128.1", sport: 40000, dport: 443, packets: 1, bytes: 60, flags: syn, path: 8, srvD: "S3"},
+					{t: at(11, 0), dir: flow.Ingress, src: "52.95.128.1", dst: "10.0.0.5", sport: 443, dport: 40000, packets: 1, bytes: 60, flags: synack, path: 8, srvS: "S3"},
+					{t: at(12, 0), dir: flow.Ingress, proto: 17, src: "2001:db8::1", dst: "2001:db8::2", sport: 53, dport: 5353, packets: 1, bytes: 60,
+						eni: &Interface{ID: "eni-lz", AccountID: "123456789010", InstanceID: "i-1", AZID: "usw2-lax1-az1", SublocationType: "localzone", SublocationID: "usw2-lax1-az1"}},
+				},
+			}},
+			want: [][]string{{
+				"5 eni-nat - egress 8 - S3 usw2-az1 - - IPv4 2",
+				"5 eni-nat - ingress - S3 - usw2-az1 - - IPv4 18",
+				"5 eni-lz i-1 ingress - - - - localzone usw2-lax1-az1 IPv6 0",
+			}},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			if tc.format != "" {
+				f, err := flow.ParseFormat(tc.format)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.Format = f
+			}
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			a, err := New(cfg, Deps{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [][]string
+			for _, s := range tc.steps {
+				if s.track != nil {
+					a.Track(s.track, s.trackAt)
+				}
+				for _, p := range s.add {
+					o := p.obs(tc.eni)
+					a.Add(&o)
+				}
+				var recs []flow.Record
+				if s.advance.IsZero() {
+					recs = a.Flush()
+				} else {
+					recs = a.Advance(s.advance)
+				}
+				got = append(got, text(cfg.Format, recs))
+			}
+			if diff := cmp.Diff(got, tc.want); diff != "" {
+				t.Errorf("records (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The ping example of spec 7.3: the request is accepted, the response
+// (denied by a stateless NACL) rejected; TrafficType picks the records.
+func TestTrafficType(t *testing.T) {
+	eni := &Interface{ID: "eni-1235b8ca123456789", AccountID: "123456789010"}
+	in := []pkt{
+		{t: at(1432917027, 0), proto: 1, src: "203.0.113.12", dst: "172.31.16.139", packets: 1, bytes: 84},
+		{t: at(1432917094, 0), proto: 1, dir: flow.Egress, action: flow.ActionReject, src: "172.31.16.139", dst: "203.0.113.12", packets: 1, bytes: 84},
+		{t: at(1432917100, 0), proto: 1, src: "203.0.113.12", dst: "172.31.16.139", packets: 2, bytes: 168},
+		{t: at(1432917142, 0), proto: 1, dir: flow.Egress, action: flow.ActionReject, src: "172.31.16.139", dst: "203.0.113.12", packets: 3, bytes: 252},
+		{t: at(1432917142, 0), proto: 1, src: "203.0.113.12", dst: "172.31.16.139", packets: 1, bytes: 84},
+	}
+	accept := "2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917142 ACCEPT OK"
+	reject := "2 123456789010 eni-1235b8ca123456789 172.31.16.139 203.0.113.12 0 0 1 4 336 1432917094 1432917142 REJECT OK"
+	for _, tc := range []struct {
+		tt       TrafficType
+		want     []string
+		filtered int64
+	}{
+		{TrafficAll, []string{accept, reject}, 0},
+		{TrafficAccept, []string{accept}, 2},
+		{TrafficReject, []string{reject}, 3},
+	} {
+		t.Run(tc.tt.String(), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.TrafficType = tc.tt
+			a, err := New(cfg, Deps{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range in {
+				o := p.obs(eni)
+				a.Add(&o)
+			}
+			got := text(cfg.Format, a.Advance(at(1432917027+600, 0)))
+			if diff := cmp.Diff(got, tc.want); diff != "" {
+				t.Errorf("records (-got +want):\n%s", diff)
+			}
+			if got := a.Stats().Filtered; got != tc.filtered {
+				t.Errorf("filtered = %d, want %d", got, tc.filtered)
+			}
+		})
+	}
+}
+
+// A window that saw only filtered-out traffic had traffic: no NODATA.
+func TestFilteredTrafficIsNotNoData(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.TrafficType = TrafficReject
+	a, _ := New(cfg, Deps{})
+	eni := &Interface{ID: "eni-1", AccountID: "1"}
+	a.Track(eni, at(0, 0))
+	o := pkt{t: at(5, 0), src: "10.0.0.1", dst: "10.0.0.2", packets: 1, bytes: 1}.obs(eni)
+	a.Add(&o)
+	if got := text(cfg.Format, a.Advance(at(600, 0))); got != nil {
+		t.Errorf("got %q, want no record", got)
+	}
+	if got := text(cfg.Format, a.Advance(at(1200, 0))); len(got) != 1 || !strings.HasSuffix(got[0], "NODATA") {
+		t.Errorf("second window: got %q, want one NODATA", got)
+	}
+}
+
+// Identical input gives identical output whatever the interleaving of
+// interfaces with equal timestamps.
+func TestDeterministicOrder(t *testing.T) {
+	enis := []*Interface{{ID: "eni-c", AccountID: "1"}, {ID: "eni-a", AccountID: "1"}, {ID: "eni-b", AccountID: "1"}}
+	run := func(order []int) []string {
+		a, _ := New(DefaultConfig(), Deps{})
+		for _, i := range order {
+			for port := uint16(3); port > 0; port-- {
+				o := pkt{t: at(100, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: port, dport: 80, packets: 1, bytes: 1}.obs(enis[i])
+				a.Add(&o)
+			}
+		}
+		return text(flow.DefaultFormat, a.Advance(at(1000, 0)))
+	}
+	first := run([]int{0, 1, 2})
+	if len(first) != 9 || !strings.Contains(first[0], "eni-a 10.0.0.1 10.0.0.2 1 80") {
+		t.Fatalf("unexpected records %q", first)
+	}
+	if diff := cmp.Diff(run([]int{2, 1, 0}), first); diff != "" {
+		t.Errorf("order depends on input interleaving (-got +want):\n%s", diff)
+	}
+}
+
+func TestSkipDataMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.FlowLogID = "fl-1"
+	cfg.MaxFlowsPerInterface = 1
+	a, _ := New(cfg, Deps{Metrics: m})
+	eni := &Interface{ID: "eni-1", AccountID: "1"}
+	for port := uint16(1); port <= 4; port++ {
+		o := pkt{t: at(10, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: port, dport: 80, packets: 2, bytes: 1}.obs(eni)
+		a.Add(&o)
+	}
+	a.Advance(at(700, 0))
+	got := gather(t, reg)
+	want := map[string]float64{
+		`vpcflow_aggregate_records_total{flow_log_id="fl-1",log_status="OK"}`:       1,
+		`vpcflow_aggregate_records_total{flow_log_id="fl-1",log_status="SKIPDATA"}`: 1,
+		`vpcflow_aggregate_skipped_observations_total{flow_log_id="fl-1"}`:          3,
+		`vpcflow_aggregate_skipped_packets_total{flow_log_id="fl-1"}`:               6,
+		`vpcflow_aggregate_observations_total{flow_log_id="fl-1"}`:                  4,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+}
+
+func TestAnnotateHook(t *testing.T) {
+	f, _ := flow.ParseFormat("${interface-id} ${reject-reason}")
+	cfg := DefaultConfig()
+	cfg.Format = f
+	a, _ := New(cfg, Deps{Annotate: func(r *flow.Record, first *Observation) {
+		if first.Action == flow.ActionReject {
+			r.SetString(flow.FieldRejectReason, "BPA")
+		}
+	}})
+	eni := &Interface{ID: "eni-1"}
+	o := pkt{t: at(1, 0), action: flow.ActionReject, src: "10.0.0.1", dst: "10.0.0.2", packets: 1, bytes: 1}.obs(eni)
+	a.Add(&o)
+	if diff := cmp.Diff(text(f, a.Flush()), []string{"eni-1 BPA"}); diff != "" {
+		t.Errorf("(-got +want):\n%s", diff)
+	}
+}
+
+func TestRemove(t *testing.T) {
+	a, _ := New(DefaultConfig(), Deps{})
+	eni := &Interface{ID: "eni-1", AccountID: "1"}
+	a.Track(eni, at(0, 0))
+	o := pkt{t: at(5, 0), src: "10.0.0.1", dst: "10.0.0.2", packets: 1, bytes: 1}.obs(eni)
+	a.Add(&o)
+	a.Remove("eni-1")
+	if got := text(flow.DefaultFormat, a.Advance(at(10000, 0))); len(got) != 1 || !strings.HasSuffix(got[0], " 5 5 ACCEPT OK") {
+		t.Errorf("got %q, want the partial window's record only", got)
+	}
+	if !a.NextDeadline().IsZero() {
+		t.Errorf("interface still tracked")
+	}
+}
+
+func TestAddDoesNotAllocateOnExistingFlow(t *testing.T) {
+	a, _ := New(DefaultConfig(), Deps{})
+	eni := &Interface{ID: "eni-1", AccountID: "1"}
+	o := pkt{t: at(5, 0), src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, packets: 1, bytes: 1}.obs(eni)
+	a.Add(&o)
+	if n := testing.AllocsPerRun(1000, func() { a.Add(&o) }); n != 0 {
+		t.Errorf("Add allocates %v times per call on an existing flow", n)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxFlowsPerInterface = 0
+	if _, err := New(cfg, Deps{}); err == nil {
+		t.Error("MaxFlowsPerInterface 0 accepted")
+	}
+	cfg = DefaultConfig()
+	cfg.Interval = 0
+	if _, err := New(cfg, Deps{}); err == nil {
+		t.Error("Interval 0 accepted")
+	}
+}
+
+// gather returns every counter and gauge sample as name{labels} → value.
+func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+strconv.Quote(l.GetValue()))
+			}
+			v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			out[mf.GetName()+"{"+strings.Join(labels, ",")+"}"] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,125 @@
+package aggregate
+
+import (
+	"net/netip"
+
+	"vpcflow/internal/flow"
+)
+
+// pktAddr is the packet-level address, or the interface-level one when the
+// packet-level one is unknown, without the IPv4-in-IPv6 mapping.
+func pktAddr(pkt, iface netip.Addr) netip.Addr {
+	if pkt.IsValid() {
+		return pkt.Unmap()
+	}
+	return iface.Unmap()
+}
+
+func (a *Aggregator) has(id flow.FieldID) bool { return a.want&(1<<id) != 0 }
+
+func (a *Aggregator) setString(r *flow.Record, id flow.FieldID, v string) {
+	if v != "" && a.has(id) {
+		r.SetString(id, v)
+	}
+}
+
+func (a *Aggregator) setInt(r *flow.Record, id flow.FieldID, v int64) {
+	if a.has(id) {
+		r.SetInt(id, v)
+	}
+}
+
+func (a *Aggregator) setAddr(r *flow.Record, id flow.FieldID, v netip.Addr) {
+	if v.IsValid() && a.has(id) {
+		r.SetAddr(id, v.Unmap())
+	}
+}
+
+func unixSec(ns int64) int64 {
+	s := ns / 1e9
+	if ns < 0 && ns%1e9 != 0 {
+		s--
+	}
+	return s
+}
+
+// appendInterface fills the fields that describe the interface, present in
+// every record including NODATA and SKIPDATA.
+func (a *Aggregator) appendInterface(st *eniState) *flow.Record {
+	a.out = append(a.out, flow.Record{})
+	r := &a.out[len(a.out)-1]
+	e := st.iface
+	a.setInt(r, flow.FieldVersion, int64(a.format.Version()))
+	a.setString(r, flow.FieldAccountID, e.AccountID)
+	a.setString(r, flow.FieldInterfaceID, e.ID)
+	a.setString(r, flow.FieldVPCID, e.VPCID)
+	a.setString(r, flow.FieldSubnetID, e.SubnetID)
+	a.setString(r, flow.FieldInstanceID, e.InstanceID)
+	a.setString(r, flow.FieldRegion, e.Region)
+	if e.SublocationType == "" {
+		a.setString(r, flow.FieldAZID, e.AZID)
+	} else {
+		a.setString(r, flow.FieldSublocationType, e.SublocationType)
+		a.setString(r, flow.FieldSublocationID, e.SublocationID)
+	}
+	a.setString(r, flow.FieldInterfaceType, e.InterfaceType)
+	return r
+}
+
+// appendOK emits the record of one flow.
+func (a *Aggregator) appendOK(st *eniState, en *entry) {
+	r := a.appendInterface(st)
+	o := &en.obs
+	k := &en.key
+	a.setAddr(r, flow.FieldSrcAddr, pktAddr(o.SrcAddr, k.src))
+	a.setAddr(r, flow.FieldDstAddr, pktAddr(o.DstAddr, k.dst))
+	a.setInt(r, flow.FieldSrcPort, int64(k.sport))
+	a.setInt(r, flow.FieldDstPort, int64(k.dport))
+	a.setInt(r, flow.FieldProtocol, int64(k.proto))
+	a.setInt(r, flow.FieldPackets, en.packets)
+	a.setInt(r, flow.FieldBytes, en.bytes)
+	a.setInt(r, flow.FieldStart, unixSec(en.first))
+	a.setInt(r, flow.FieldEnd, unixSec(en.last))
+	if a.has(flow.FieldAction) {
+		r.SetAction(k.action)
+	}
+	if a.has(flow.FieldLogStatus) {
+		r.SetLogStatus(flow.StatusOK)
+	}
+	a.setInt(r, flow.FieldTCPFlags, int64(en.flags))
+	if k.src.Is4() {
+		a.setString(r, flow.FieldType, "IPv4")
+	} else {
+		a.setString(r, flow.FieldType, "IPv6")
+	}
+	a.setAddr(r, flow.FieldPktSrcAddr, k.src)
+	a.setAddr(r, flow.FieldPktDstAddr, k.dst)
+	a.setString(r, flow.FieldPktSrcAWSService, o.PktSrcAWSService)
+	a.setString(r, flow.FieldPktDstAWSService, o.PktDstAWSService)
+	if a.has(flow.FieldFlowDirection) {
+		r.SetDirection(k.dir)
+	}
+	if k.dir == flow.Egress && o.TrafficPath != 0 {
+		a.setInt(r, flow.FieldTrafficPath, int64(o.TrafficPath))
+	}
+	if a.annotate != nil {
+		a.annotate(r, o)
+	}
+	a.stats.Records++
+}
+
+// appendStatus emits a NODATA or SKIPDATA record: the interface fields,
+// the window bounds and the status; every flow field is "-" (spec §7.2).
+func (a *Aggregator) appendStatus(st *eniState, status flow.LogStatus, start, end int64) {
+	r := a.appendInterface(st)
+	a.setInt(r, flow.FieldStart, unixSec(start))
+	a.setInt(r, flow.FieldEnd, unixSec(end))
+	if a.has(flow.FieldLogStatus) {
+		r.SetLogStatus(status)
+	}
+	if status == flow.StatusNoData {
+		a.stats.NoData++
+	} else {
+		a.stats.SkipData++
+	}
+}
