@@ -24,8 +24,8 @@ import (
 )
 
 // Annotate is the hook for optional extra fields (issue 7: the deciding
-// layer and rule). It is called for every OK record at emission with the
-// first observation of the flow in the window.
+// layer and rule, from first.Decision). It is called for every OK record at
+// emission with the first observation of the flow in the window.
 type Annotate func(r *flow.Record, first *Observation)
 
 // Deps are the aggregator's dependencies.
