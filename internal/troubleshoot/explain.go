@@ -1,0 +1,255 @@
+package troubleshoot
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"vpcflow/internal/vpc"
+)
+
+// Fix is the smallest change that would let a blocked conversation through,
+// or the advice to keep it blocked.
+type Fix struct {
+	// Hostile means the traffic looks like an attack and should stay blocked.
+	Hostile bool   `json:"hostile,omitempty"`
+	Summary string `json:"summary"`
+	// Command is the AWS CLI call that makes the change.
+	Command string `json:"command,omitempty"`
+	// Patch is the change as a what-if patch (vpcflow whatif --patch).
+	Patch *Patch `json:"patch,omitempty"`
+	// Caution notes a risk of applying the change.
+	Caution string `json:"caution,omitempty"`
+}
+
+// adminPorts are remote administration and database ports that should not be
+// opened to the internet lightly.
+var adminPorts = map[uint16]bool{22: true, 23: true, 135: true, 139: true, 445: true, 1433: true,
+	3306: true, 3389: true, 5432: true, 5900: true, 6379: true, 9200: true, 11211: true, 27017: true}
+
+// explain replays the rejected leg of b through the topology and proposes a
+// fix.
+func (a *analysis) explain(b *Blocked) {
+	t := a.opts.Topology
+	e := t.Interface(b.Interface)
+	if e == nil {
+		b.Reason += fmt.Sprintf("; %s is not in the topology, so the rule cannot be named", b.Interface)
+		return
+	}
+	req := requestPacket(b.conv)
+	var checks []Decision
+	switch b.Seed {
+	case 1:
+		checks = a.ev.inbound(e, req, false)
+	case 2:
+		checks = a.ev.outbound(e, req.reverse(), true)
+	case 3:
+		checks = a.ev.outbound(e, req, false)
+	case 4:
+		checks = a.ev.inbound(e, req.reverse(), true)
+	}
+	b.Checks = checks
+	d, ok := verdict(checks)
+	if !ok {
+		b.Reason += "; the topology makes no check here (no security group, same subnet): it cannot explain the REJECT"
+		return
+	}
+	if d.Allowed {
+		b.Reason += "; the topology allows this traffic now: the configuration changed since, the topology is not the one that produced the records, or the packets arrived after the connection was closed (spec §1.3.1)"
+		b.Confidence = Low
+		return
+	}
+	b.Decision = &d
+	b.Suspect = Suspect(d.Layer)
+	b.Confidence = High
+	b.Fix = a.fix(b, e, d)
+}
+
+func (a *analysis) fix(b *Blocked, e *vpc.Interface, d Decision) *Fix {
+	if why, ok := a.hostile[b.Client]; ok && !b.Response {
+		return &Fix{Hostile: true, Summary: fmt.Sprintf("keep it blocked: %s %s", b.Client, why)}
+	}
+	t := a.opts.Topology
+	req := requestPacket(b.conv)
+	p := req
+	if b.Response {
+		p = req.reverse()
+	}
+	switch d.Layer {
+	case "sg":
+		return sgFix(t, b, e, p)
+	case "nacl":
+		return naclFix(t, b, d, p)
+	}
+	return &Fix{Summary: d.Explanation}
+}
+
+// peerFor returns the smallest SG rule peer for addr: the first security
+// group of its interface when it is in the same VPC, else a host CIDR.
+func peerFor(t *vpc.Topology, addr netip.Addr, vpcID string) (group string, cidr netip.Prefix) {
+	if o := t.InterfaceByPrivateIP(addr); o != nil && o.VPCID == vpcID && len(o.SecurityGroupIDs) > 0 {
+		return o.SecurityGroupIDs[0], netip.Prefix{}
+	}
+	return "", netip.PrefixFrom(addr, addr.BitLen())
+}
+
+func sgFix(t *vpc.Topology, b *Blocked, e *vpc.Interface, p packet) *Fix {
+	egress := b.Direction == "egress"
+	remote := p.src
+	if egress {
+		remote = p.dst
+	}
+	sg := e.SecurityGroupIDs[0]
+	group, cidr := peerFor(t, remote, e.VPCID)
+	rule := vpc.SGRuleDoc{Protocol: vpc.Scalar(protoName(p.proto)), CIDR: cidr.String(), Group: group,
+		Description: "vpcflow diagnose: " + service(p.proto, p.dport)}
+	if !cidr.IsValid() {
+		rule.CIDR = ""
+	}
+	perm := "IpProtocol=" + protoName(p.proto)
+	switch {
+	case hasPorts(p.proto):
+		rule.Ports = vpc.Scalar(fmt.Sprint(p.dport))
+		perm += fmt.Sprintf(",FromPort=%d,ToPort=%d", p.dport, p.dport)
+	case isICMP(p.proto):
+		typ, code := int(p.icmpType), -1
+		rule.ICMPType, rule.ICMPCode = &typ, &code
+		perm += fmt.Sprintf(",FromPort=%d,ToPort=-1", typ)
+	default:
+		perm = fmt.Sprintf("IpProtocol=%d", p.proto)
+	}
+	if group != "" {
+		perm += ",UserIdGroupPairs=[{GroupId=" + group + "}]"
+	} else if cidr.Addr().Is4() {
+		perm += ",IpRanges=[{CidrIp=" + cidr.String() + "}]"
+	} else {
+		perm += ",Ipv6Ranges=[{CidrIpv6=" + cidr.String() + "}]"
+	}
+	ch := SGChange{ID: sg}
+	verb := "authorize-security-group-ingress"
+	peerWord := "from"
+	if egress {
+		ch.AuthorizeEgress = []vpc.SGRuleDoc{rule}
+		verb = "authorize-security-group-egress"
+		peerWord = "to"
+	} else {
+		ch.AuthorizeIngress = []vpc.SGRuleDoc{rule}
+	}
+	peer := rule.CIDR
+	if group != "" {
+		peer = group
+	}
+	f := &Fix{
+		Summary: fmt.Sprintf("add to security group %s an %s rule allowing %s %s %s", sg, b.Direction, p.service(), peerWord, peer),
+		Command: fmt.Sprintf("aws ec2 %s --group-id %s --ip-permissions '%s'", verb, sg, perm),
+		Patch:   &Patch{SecurityGroups: []SGChange{ch}},
+	}
+	if !egress && !remote.IsPrivate() && adminPorts[p.dport] && hasPorts(p.proto) {
+		f.Caution = fmt.Sprintf("this opens %s to an internet address; keep it to this /32, or prefer a bastion or Session Manager", p.service())
+	}
+	return f
+}
+
+func naclFix(t *vpc.Topology, b *Blocked, d Decision, p packet) *Fix {
+	acl := t.NetworkACL(d.ResourceID)
+	if acl == nil {
+		return &Fix{Summary: d.Explanation}
+	}
+	egress := d.Direction == "egress"
+	entries := acl.Ingress
+	if egress {
+		entries = acl.Egress
+	}
+	remote := p.src
+	if egress {
+		remote = p.dst
+	}
+	num := freeRuleNumber(entries, d.RuleNumber)
+	entry := vpc.NACLEntryDoc{Rule: num, Protocol: vpc.Scalar(protoName(p.proto)),
+		CIDR: netip.PrefixFrom(remote, remote.BitLen()).String(), Action: "allow"}
+	args := fmt.Sprintf("--protocol %s", protoName(p.proto))
+	what := p.service()
+	switch {
+	case hasPorts(p.proto):
+		ports := vpc.PortRange{From: p.dport, To: p.dport}
+		if b.Response {
+			// The response goes to the client's ephemeral port, which changes
+			// with every connection: open the range (spec §8.4).
+			ports = vpc.PortRange{From: 1024, To: 65535}
+			what = fmt.Sprintf("%s/%s (the ephemeral ports of responses)", protoName(p.proto), ports)
+		}
+		entry.Ports = vpc.Scalar(ports.String())
+		args += fmt.Sprintf(" --port-range From=%d,To=%d", ports.From, ports.To)
+	case isICMP(p.proto):
+		typ, code := int(p.icmpType), -1
+		entry.ICMPType, entry.ICMPCode = &typ, &code
+		args += fmt.Sprintf(" --icmp-type-code Type=%d,Code=-1", typ)
+	default:
+		args = fmt.Sprintf("--protocol %d", p.proto)
+	}
+	ch := NACLChange{ID: acl.ID}
+	flag := "--ingress"
+	peerWord := "from"
+	if egress {
+		ch.Egress = []vpc.NACLEntryDoc{entry}
+		flag = "--egress"
+		peerWord = "to"
+	} else {
+		ch.Ingress = []vpc.NACLEntryDoc{entry}
+	}
+	block := "cidr-block"
+	if !remote.Is4() {
+		block = "ipv6-cidr-block"
+	}
+	f := &Fix{
+		Summary: fmt.Sprintf("add to network ACL %s an %s rule %d allowing %s %s %s", acl.ID, d.Direction, num, what, peerWord, entry.CIDR),
+		Command: fmt.Sprintf("aws ec2 create-network-acl-entry --network-acl-id %s %s --rule-number %d %s --%s %s --rule-action allow",
+			acl.ID, flag, num, args, block, entry.CIDR),
+		Patch: &Patch{NetworkACLs: []NACLChange{ch}},
+	}
+	if d.RuleNumber != DefaultRuleNumber {
+		f.Caution = fmt.Sprintf("rule %d denies this explicitly; make sure that is not intended (a block list) before allowing it", d.RuleNumber)
+		if num == d.RuleNumber {
+			f.Summary = fmt.Sprintf("replace rule %d of network ACL %s (%s) by an allow rule for %s %s %s; no free rule number below it",
+				d.RuleNumber, acl.ID, d.Direction, what, peerWord, entry.CIDR)
+			f.Command = strings.Replace(f.Command, "create-network-acl-entry", "replace-network-acl-entry", 1)
+		}
+	}
+	return f
+}
+
+// freeRuleNumber picks a rule number for a new allow rule that is evaluated
+// before the deciding rule: the largest free number below an explicit deny,
+// or the next multiple of 10 after the last rule when the "*" rule decided.
+// It returns deny itself when no number below it is free.
+func freeRuleNumber(entries []vpc.NACLEntry, deny int) int {
+	used := map[int]bool{}
+	last := 0
+	for _, e := range entries {
+		used[e.RuleNumber] = true
+		last = max(last, e.RuleNumber)
+	}
+	if deny == DefaultRuleNumber {
+		n := (last/10 + 1) * 10
+		if n > 32766 {
+			for n = 32766; n > 0 && used[n]; n-- {
+			}
+		}
+		return n
+	}
+	for n := deny - 1; n >= 1; n-- {
+		if !used[n] {
+			return n
+		}
+	}
+	return deny
+}
+
+// publicOutside reports whether addr is outside every VPC of the topology
+// and not a private address.
+func publicOutside(t *vpc.Topology, addr netip.Addr) bool {
+	if t != nil && t.VPCOf(addr) != nil {
+		return false
+	}
+	return !addr.IsPrivate() && !addr.IsLoopback() && !addr.IsLinkLocalUnicast()
+}
