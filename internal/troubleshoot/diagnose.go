@@ -89,25 +89,25 @@ type Blocked struct {
 	Service  string     `json:"service"` // tcp/22, icmp, ...
 	// Interface is the ENI whose records show the rejection; Direction is
 	// the rejected direction relative to it.
-	Interface string `json:"interface_id"`
-	Direction string `json:"direction"`
-	Response  bool   `json:"response"` // the response, not the request, is rejected
+	Interface string   `json:"interface_id"`
+	Direction string   `json:"direction"`
+	Response  bool     `json:"response"` // the response, not the request, is rejected
 	Seed      SeedRule `json:"seed_rule"`
 	Suspect   Suspect  `json:"suspect"` // nacl, sg or nacl-or-sg from the logs alone
 	Reason    string   `json:"reason"`
 
-	Records     int   `json:"reject_records"`
-	Packets     int64 `json:"reject_packets"`
-	Accepted    int   `json:"accept_records,omitempty"` // ACCEPT records of the same leg
-	ClientPorts int   `json:"client_ports"`
-	First       int64 `json:"first"`
-	Last        int64 `json:"last"`
+	Records     int        `json:"reject_records"`
+	Packets     int64      `json:"reject_packets"`
+	Accepted    int        `json:"accept_records,omitempty"` // ACCEPT records of the same leg
+	ClientPorts int        `json:"client_ports"`
+	First       int64      `json:"first"`
+	Last        int64      `json:"last"`
 	RoleBy      string     `json:"role_by"`
 	Confidence  Confidence `json:"confidence"`
 
 	// With a topology: the deciding check, every check made at the
 	// interface, and the smallest change that would allow the traffic.
-	Decision *Decision `json:"decision,omitempty"`
+	Decision *Decision  `json:"decision,omitempty"`
 	Checks   []Decision `json:"checks,omitempty"`
 	Fix      *Fix       `json:"fix,omitempty"`
 

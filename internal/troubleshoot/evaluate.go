@@ -93,7 +93,6 @@ func hasPorts(proto uint8) bool { return proto == 6 || proto == 17 }
 
 func isICMP(proto uint8) bool { return proto == 1 || proto == 58 }
 
-
 // evaluator replays SG and NACL checks of a topology, statelessly: the
 // response of a conversation is "tracked" when the caller says so.
 type evaluator struct {

@@ -136,4 +136,3 @@ func (res *WhatIfResult) WriteJSON(w io.Writer) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(res)
 }
-

@@ -10,13 +10,13 @@ import (
 )
 
 type sourceStats struct {
-	ports        map[uint16]struct{}
-	hosts        map[netip.Addr]struct{}
-	hostsOnPort  map[uint16]map[netip.Addr]struct{}
-	accept       int
-	reject       int
-	first, last  int64
-	interfaces   map[string]struct{}
+	ports       map[uint16]struct{}
+	hosts       map[netip.Addr]struct{}
+	hostsOnPort map[uint16]map[netip.Addr]struct{}
+	accept      int
+	reject      int
+	first, last int64
+	interfaces  map[string]struct{}
 }
 
 // requestCounts sums the request records of a conversation over its views,
