@@ -48,6 +48,9 @@ func (it Item) Name() string {
 	if it.Alias != "" {
 		return it.Alias
 	}
+	if f, ok := it.Expr.(*FieldRef); ok {
+		return f.Name
+	}
 	return it.Text
 }
 
@@ -231,6 +234,7 @@ type Call struct {
 	Name string // lower-cased
 	Args []Expr
 	Star bool
+	pos  int // byte offset of the name in the source
 }
 
 // InExpr is `x in [a, b]` or `x not in [a, b]`.
@@ -240,7 +244,7 @@ type InExpr struct {
 	Not  bool
 }
 
-func (e *FieldRef) print(b *strings.Builder) { printName(b, e.Name) }
+func (e *FieldRef) print(b *strings.Builder)  { printName(b, e.Name) }
 func (e *StringLit) print(b *strings.Builder) { quoteString(b, e.Val) }
 func (e *NumberLit) print(b *strings.Builder) { b.WriteString(e.Text) }
 func (e *DurationLit) print(b *strings.Builder) {

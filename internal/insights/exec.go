@@ -384,8 +384,12 @@ func plan(q *Query, opt Options) (*program, error) {
 			if ci < len(q.pos) {
 				off = q.pos[ci]
 			}
+			msg := fmt.Sprintf("%s: %v", cmd.Name(), err)
+			if pe, ok := errors.AsType[*posError](err); ok {
+				off, msg = pe.off, pe.msg
+			}
 			line, col := position(q.src, off)
-			return nil, &ParseError{Line: line, Column: col, Offset: off, Msg: fmt.Sprintf("%s: %v", cmd.Name(), err)}
+			return nil, &ParseError{Line: line, Column: col, Offset: off, Msg: msg}
 		}
 	}
 	addImplicit()

@@ -149,9 +149,6 @@ func hasAgg(e Expr) bool {
 // check validates the placement of aggregations: stats items must be one
 // aggregation each, and aggregations appear nowhere else.
 func check(q *Query) error {
-	bad := func(what string) error {
-		return &ParseError{Line: 1, Column: 1, Msg: what}
-	}
 	for _, c := range q.Commands {
 		var exprs []Expr
 		switch c := c.(type) {
@@ -186,8 +183,16 @@ func check(q *Query) error {
 			}
 		}
 		for _, e := range exprs {
-			if hasAgg(e) {
-				return bad(fmt.Sprintf("aggregation functions are only allowed in stats (in %s)", c.Name()))
+			var agg *Call
+			walk(e, func(x Expr) {
+				if c, ok := isAggCall(x); ok && agg == nil {
+					agg = c
+				}
+			})
+			if agg != nil {
+				line, col := position(q.src, agg.pos)
+				return &ParseError{Line: line, Column: col, Offset: agg.pos,
+					Msg: fmt.Sprintf("%s() is an aggregation and is only allowed in stats, not in %s", agg.Name, c.Name())}
 			}
 		}
 	}
@@ -483,11 +488,11 @@ func (c *compiler) compileSubnet(e *Call, args []evalFn) (evalFn, error) {
 	if lit, isLit := e.Args[1].(*StringLit); isLit {
 		pfx, err := netip.ParsePrefix(lit.Val)
 		if err != nil {
-			return nil, fmt.Errorf("%s(): invalid subnet %q: %v", e.Name, lit.Val, err)
+			return nil, &posError{off: e.pos, msg: fmt.Sprintf("%s(): invalid subnet %q", e.Name, lit.Val)}
 		}
 		pfx = pfx.Masked()
 		if want4 && !pfx.Addr().Is4() || want6 && !pfx.Addr().Is6() {
-			return nil, fmt.Errorf("%s(): subnet %q is of the wrong address family", e.Name, lit.Val)
+			return nil, &posError{off: e.pos, msg: fmt.Sprintf("%s(): subnet %q is not of that address family", e.Name, lit.Val)}
 		}
 		return func(r *row) Value {
 			v := a(r)
@@ -596,3 +601,11 @@ func floorDiv(a, b int64) int64 {
 	}
 	return q
 }
+
+// posError is a compile error at a known byte offset of the query.
+type posError struct {
+	off int
+	msg string
+}
+
+func (e *posError) Error() string { return e.msg }

@@ -21,19 +21,19 @@ const (
 	tokRParen
 	tokLBrack
 	tokRBrack
-	tokEq       // =
-	tokNe       // !=
-	tokLt       // <
-	tokLe       // <=
-	tokGt       // >
-	tokGe       // >=
-	tokMatch    // =~
-	tokPlus     // +
-	tokMinus    // -
-	tokStar     // *
-	tokSlash    // /
-	tokPercent  // %
-	tokCaret    // ^
+	tokEq      // =
+	tokNe      // !=
+	tokLt      // <
+	tokLe      // <=
+	tokGt      // >
+	tokGe      // >=
+	tokMatch   // =~
+	tokPlus    // +
+	tokMinus   // -
+	tokStar    // *
+	tokSlash   // /
+	tokPercent // %
+	tokCaret   // ^
 )
 
 var tokNames = [...]string{
@@ -51,8 +51,8 @@ func (k tokKind) String() string { return tokNames[k] }
 type token struct {
 	kind   tokKind
 	val    string
-	pos    int // byte offset of the first character
-	end    int // byte offset after the last character
+	pos    int  // byte offset of the first character
+	end    int  // byte offset after the last character
 	quoted bool // identifier written in backticks
 }
 

@@ -634,7 +634,7 @@ func (p *parser) parseCall(name token) (Expr, error) {
 	if err := p.advance(); err != nil { // (
 		return nil, err
 	}
-	c := &Call{Name: lname}
+	c := &Call{Name: lname, pos: name.pos}
 	if p.tok.kind == tokStar {
 		c.Star = true
 		if err := p.advance(); err != nil {

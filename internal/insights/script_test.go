@@ -1,7 +1,6 @@
 package insights
 
 import (
-
 	"errors"
 	"flag"
 	"fmt"
@@ -225,5 +224,3 @@ func scriptEvent(line string, kv map[string]string) (logstore.Event, error) {
 	}
 	return ev, nil
 }
-
-
