@@ -1,10 +1,12 @@
 package flow
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
+	"unsafe"
 )
 
 // ErrSyntax is the sentinel wrapped by every record decoding error.
@@ -84,8 +86,9 @@ func appendField(dst []byte, id FieldID, r *Record) []byte {
 // values (account ids, interface ids, …) so that decoding a typical stream
 // does not allocate per line. A Decoder is not safe for concurrent use.
 type Decoder struct {
-	format Format
-	intern map[string]string
+	format   Format
+	intern   map[string]string
+	comments bool
 }
 
 // maxInterned bounds the intern table so that a stream of unique values
@@ -100,15 +103,31 @@ func NewDecoder(f Format) *Decoder {
 // Format returns the decoder's format.
 func (d *Decoder) Format() Format { return d.format }
 
-func (d *Decoder) str(b []byte) string {
+// AllowComments makes a token that starts with '#' end the record: it and
+// everything after it on the line are ignored, as in the annotated examples
+// of AWS's documentation (spec §7.6, §7.9). AWS itself never writes comments,
+// so by default (strict) such a token is an error.
+func (d *Decoder) AllowComments(allow bool) { d.comments = allow }
+
+// str returns b as an interned string; ok is false when b holds a control
+// character (only checked for values not seen before: interned values were
+// checked when they were added).
+func (d *Decoder) str(b []byte) (s string, ok bool) {
 	if s, ok := d.intern[string(b)]; ok {
-		return s
+		return s, true
 	}
-	s := string(b)
-	if len(d.intern) < maxInterned {
-		d.intern[s] = s
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return "", false
+		}
 	}
-	return s
+	s = string(b)
+	if len(d.intern) >= maxInterned {
+		// Keep the table useful for long streams of mostly repeated values.
+		clear(d.intern)
+	}
+	d.intern[s] = s
+	return s, true
 }
 
 // Decode parses one line (without its newline; a trailing '\r' is ignored)
@@ -131,6 +150,13 @@ func (d *Decoder) Decode(line []byte, r *Record) error {
 		start := i
 		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
 			i++
+		}
+		if line[start] == '#' && (d.comments || n >= want) {
+			if d.comments {
+				break
+			}
+			return &SyntaxError{Column: start + 1, Token: string(line[start:]),
+				Msg: "trailing comment is not part of a flow log record"}
 		}
 		if n >= want {
 			return &SyntaxError{Column: start + 1, Token: string(line[start:i]),
@@ -170,8 +196,8 @@ func (d *Decoder) decodeField(id FieldID, tok []byte, r *Record) *SyntaxError {
 		}
 		r.SetInt(id, int64(v))
 	case KindAddr:
-		a, err := netip.ParseAddr(string(tok)) // does not escape: no allocation
-		if err != nil || a.Zone() != "" {
+		a, ok := parseAddr(tok)
+		if !ok {
 			return fieldErr(id, tok, "expected an IPv4 or IPv6 address")
 		}
 		r.SetAddr(id, a)
@@ -207,7 +233,27 @@ func (d *Decoder) decodeField(id FieldID, tok []byte, r *Record) *SyntaxError {
 			}
 			return nil
 		}
-		r.SetString(id, d.str(tok))
+		s, ok := d.str(tok)
+		if !ok {
+			return fieldErr(id, tok, "unexpected control character")
+		}
+		r.SetString(id, s)
+	}
+	return nil
+}
+
+// DecodeToken parses one field value (as it appears in a text record, "-"
+// for absent) into r without resetting r. Readers of other encodings
+// (Parquet, JSON) use it so that every value is validated the same way.
+func (d *Decoder) DecodeToken(id FieldID, tok []byte, r *Record) error {
+	if id >= NumFields {
+		return &SyntaxError{Token: string(tok), Msg: fmt.Sprintf("unknown field id %d", id)}
+	}
+	if len(tok) == 0 {
+		return fieldErr(id, tok, "empty value")
+	}
+	if err := d.decodeField(id, tok, r); err != nil {
+		return err
 	}
 	return nil
 }
@@ -254,6 +300,50 @@ func intMax(id FieldID) uint64 {
 		return 1<<31 - 1
 	}
 	return 1<<63 - 1
+}
+
+// parseAddr parses an IPv4 address (dotted decimal, no leading zeros, as
+// netip) or an IPv6 address without zone, without allocating.
+func parseAddr(b []byte) (netip.Addr, bool) {
+	if bytes.IndexByte(b, ':') >= 0 {
+		// IPv6 (possibly with an embedded IPv4 tail). The string aliases b
+		// only for the duration of the call: a parsed Addr keeps no
+		// reference to it, and the error is dropped.
+		a, err := netip.ParseAddr(unsafe.String(unsafe.SliceData(b), len(b)))
+		if err != nil || !a.Is6() || a.Zone() != "" {
+			return netip.Addr{}, false
+		}
+		return a, true
+	}
+	var ip [4]byte
+	octet, digits, dots := 0, 0, 0
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 1 && octet == 0 {
+				return netip.Addr{}, false // leading zero
+			}
+			octet = octet*10 + int(c-'0')
+			digits++
+			if octet > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.':
+			if digits == 0 || dots == 3 {
+				return netip.Addr{}, false
+			}
+			ip[dots] = byte(octet)
+			dots++
+			octet, digits = 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if dots != 3 || digits == 0 {
+		return netip.Addr{}, false
+	}
+	ip[3] = byte(octet)
+	return netip.AddrFrom4(ip), true
 }
 
 func parseUint(b []byte) (uint64, bool) {

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 )
 
@@ -44,5 +45,18 @@ func TestRoundTripBasics(t *testing.T) {
 	}
 	if TCPFlagsAWS(0x12) != 18 || TCPFlagsAWS(0x10) != 0 || TCPFlagsAWS(0x42) != 2 || TCPFlagsAWS(0x11) != 1 {
 		t.Error("tcp flags rule")
+	}
+}
+
+func TestParseAddrMatchesNetip(t *testing.T) {
+	for _, s := range []string{"1.2.3.4", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5",
+		"1..2.3", ".1.2.3", "1.2.3.", "1.2.3.04", "10.0.0.220", "::", "::1", "2001:db8::1", "::ffff:10.0.0.1",
+		"fe80::1%eth0", "2001:db8:1234:a100:8d6e:3477:df66:f105", "1:2:3:4:5:6:7:8:9", "abc", "", "1.2.3.4a", "1.2.3.-"} {
+		got, ok := parseAddr([]byte(s))
+		want, err := netip.ParseAddr(s)
+		wantOK := err == nil && want.Zone() == ""
+		if ok != wantOK || (ok && got != want) {
+			t.Errorf("parseAddr(%q) = %v, %v; netip says %v, %v", s, got, ok, want, err)
+		}
 	}
 }
