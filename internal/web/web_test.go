@@ -79,7 +79,9 @@ func newUI(t *testing.T) *httptest.Server {
 	}
 	ui, err := New(Deps{Records: fixture(t), SQL: fakeRunner{}, Insights: fakeRunner{},
 		Topology: func() (*vpc.Topology, func()) { return topo, func() {} },
-		Alarms:   func() []AlarmStatus { return []AlarmStatus{{Name: "ssh-rdp-rejects", State: "ALARM", Reason: "threshold crossed", Since: base}} },
+		Alarms: func() []AlarmStatus {
+			return []AlarmStatus{{Name: "ssh-rdp-rejects", State: "ALARM", Reason: "threshold crossed", Since: base}}
+		},
 		Findings: func(ctx context.Context, from, to time.Time) ([]Finding, error) {
 			return []Finding{{Severity: "high", Kind: "blocked", Summary: "return traffic denied", Resource: "acl-0d00000000000000b"}}, nil
 		},
