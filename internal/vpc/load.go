@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 )
 
@@ -81,17 +82,7 @@ func positionErrors(data []byte, name string, errs Errors) error {
 		if perr != nil || e.Path == "" {
 			continue
 		}
-		p, err := yaml.PathString(e.Path)
-		if err != nil {
-			continue
-		}
-		node, err := p.FilterFile(file)
-		if err != nil || node == nil {
-			continue
-		}
-		if tk := node.GetToken(); tk != nil && tk.Position != nil {
-			e.Line, e.Column = tk.Position.Line, tk.Position.Column
-		}
+		e.Line, e.Column = locate(file, e.Path)
 	}
 	slices.SortStableFunc(errs, func(a, b *Error) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
@@ -100,6 +91,27 @@ func positionErrors(data []byte, name string, errs Errors) error {
 		errs = errs[:maxErrors]
 	}
 	return errs
+}
+
+// locate finds the line and column of a YAML path, falling back to the
+// nearest existing parent (a missing key is reported where its mapping is),
+// and to 1:1 for the document itself.
+func locate(file *ast.File, path string) (int, int) {
+	for path != "" && path != "$" {
+		if p, err := yaml.PathString(path); err == nil {
+			if node, err := p.FilterFile(file); err == nil && node != nil {
+				if tk := node.GetToken(); tk != nil && tk.Position != nil {
+					return tk.Position.Line, tk.Position.Column
+				}
+			}
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return 1, 1
 }
 
 // builder converts a Document into a Topology, collecting errors by path.
@@ -439,10 +451,14 @@ func defaultAZID(az string) string {
 	if letter < 'a' || letter > 'z' || len(parts) < 3 {
 		return ""
 	}
+	compass := map[string]string{"north": "n", "south": "s", "east": "e", "west": "w", "central": "c",
+		"northeast": "ne", "southeast": "se", "northwest": "nw", "southwest": "sw"}
 	var short strings.Builder
 	short.WriteString(parts[0])
 	for _, p := range parts[1 : len(parts)-1] {
-		if p != "" {
+		if c, ok := compass[p]; ok {
+			short.WriteString(c)
+		} else if p != "" {
 			short.WriteByte(p[0])
 		}
 	}
