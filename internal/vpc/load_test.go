@@ -29,7 +29,7 @@ func TestLoadThreeTier(t *testing.T) {
 		ip, eni string
 	}{
 		{"10.0.10.15", "eni-0a0a00000000000d1"},
-		{"10.0.10.16", "eni-0a0a00000000000d1"}, // secondary
+		{"10.0.10.16", "eni-0a0a00000000000d1"},    // secondary
 		{"198.51.100.30", "eni-0ba5000000000b001"}, // Elastic IP
 		{"198.51.100.10", "eni-0e0a00000000000c1"}, // NAT gateway EIP
 		{"10.0.0.220", "eni-0e0a00000000000c1"},
