@@ -121,15 +121,15 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // Supported link types.
 var supported = map[layers.LinkType]string{
-	layers.LinkTypeEthernet:  "Ethernet",
-	layers.LinkTypeRaw:       "raw IP",
-	layers.LinkTypeIPv4:      "raw IPv4",
-	layers.LinkTypeIPv6:      "raw IPv6",
-	layers.LinkTypeLinuxSLL:  "Linux cooked (SLL)",
-	layers.LinkTypeNull:      "BSD loopback",
-	layers.LinkTypeLoop:      "OpenBSD loopback",
-	layers.LinkType(12):      "raw IP (12)",
-	layers.LinkType(14):      "raw IP (14)",
+	layers.LinkTypeEthernet: "Ethernet",
+	layers.LinkTypeRaw:      "raw IP",
+	layers.LinkTypeIPv4:     "raw IPv4",
+	layers.LinkTypeIPv6:     "raw IPv6",
+	layers.LinkTypeLinuxSLL: "Linux cooked (SLL)",
+	layers.LinkTypeNull:     "BSD loopback",
+	layers.LinkTypeLoop:     "OpenBSD loopback",
+	layers.LinkType(12):     "raw IP (12)",
+	layers.LinkType(14):     "raw IP (14)",
 }
 
 const bufSize = 256 << 10
