@@ -14,6 +14,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
+		newLogsCmd(),
 	// subcommands are added here, one line each
 	)
 	return root

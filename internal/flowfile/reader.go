@@ -43,6 +43,8 @@ type Stats struct {
 	Headers int     // header lines
 	Skipped int     // malformed lines skipped (lenient mode)
 	Errors  []error // the first MaxKeptErrors skipped-line errors
+	// Format is, after Transcode, the format of the last header written.
+	Format flow.Format
 }
 
 func (s *Stats) add(o Stats) {

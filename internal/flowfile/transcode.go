@@ -37,6 +37,9 @@ type TranscodeOptions struct {
 	// Workers is the number of decode/encode goroutines; 0 means
 	// GOMAXPROCS.
 	Workers int
+	// HeaderWritten is the format whose header the output already has
+	// (from a previous file), so that it is not repeated.
+	HeaderWritten flow.Format
 }
 
 // Transcode reads a flow log stream (plain text, gzip text or Parquet) and
@@ -297,11 +300,10 @@ func (p *pipeline) process(c *chunk, dec *flow.Decoder, rec *flow.Record) {
 }
 
 // write collects results in input order and writes them out.
-func (p *pipeline) write(dst io.Writer) (Stats, error) {
-	var stats Stats
+func (p *pipeline) write(dst io.Writer) (stats Stats, err error) {
 	pending := map[int]*chunk{}
 	next := 0
-	var written flow.Format // format of the last header written
+	written := p.to.HeaderWritten // format of the last header written
 	wroteAny := false
 	var last flow.Format
 	writeHeader := func(f flow.Format) error {
@@ -316,6 +318,7 @@ func (p *pipeline) write(dst io.Writer) (Stats, error) {
 		_, err := io.WriteString(dst, h+"\n")
 		return err
 	}
+	defer func() { stats.Format = written }()
 	for c := range p.results {
 		pending[c.seq] = c
 		for {
