@@ -14,6 +14,10 @@ fi
 
 apt_pkgs=()
 command -v nats-server >/dev/null 2>&1 || apt_pkgs+=(nats-server)
+# The API end-to-end test drives Debian's AWS CLI (v2); the UI test drives
+# headless Chromium.
+[ -x /usr/bin/aws ] || apt_pkgs+=(awscli)
+command -v chromium >/dev/null 2>&1 || apt_pkgs+=(chromium)
 if [ "${VPCFLOW_BENCH_TOOLS:-0}" = 1 ]; then
 	command -v softflowd >/dev/null 2>&1 || apt_pkgs+=(softflowd)
 	command -v nfpcapd >/dev/null 2>&1 || apt_pkgs+=(nfdump)
