@@ -110,7 +110,9 @@ func TestAWSCLI(t *testing.T) {
 		return out
 	}
 
-	var vpcs struct{ Vpcs []struct{ VpcId, CidrBlock string } }
+	var vpcs struct {
+		Vpcs []struct{ VpcId, CidrBlock string }
+	}
 	json.Unmarshal([]byte(mustRun("ec2", "describe-vpcs")), &vpcs)
 	if len(vpcs.Vpcs) != 1 || vpcs.Vpcs[0].VpcId != topo.VPCs[0].ID {
 		t.Errorf("describe-vpcs: %+v", vpcs)
@@ -134,7 +136,9 @@ func TestAWSCLI(t *testing.T) {
 	}
 	mustRun("ec2", "create-network-acl-entry", "--network-acl-id", "acl-0d00000000000000b", "--ingress", "--rule-number", "95",
 		"--protocol", "tcp", "--port-range", "From=22,To=22", "--cidr-block", "203.0.113.0/24", "--rule-action", "deny")
-	var acls struct{ NetworkAcls []struct{ Entries []struct{ RuleNumber int } } }
+	var acls struct {
+		NetworkAcls []struct{ Entries []struct{ RuleNumber int } }
+	}
 	json.Unmarshal([]byte(mustRun("ec2", "describe-network-acls", "--network-acl-ids", "acl-0d00000000000000b")), &acls)
 	found := false
 	for _, e := range acls.NetworkAcls[0].Entries {
