@@ -129,9 +129,9 @@ func (a *analysis) serverSide(c *Conversation, v *View) []Finding {
 		}
 		return nil
 	}
-	if own := a.own[v.Interface]; own.IsValid() && own != c.Server && !v.outgoing() {
-		// a middle box (NAT gateway) that forwards requests: the response
-		// may come back elsewhere; middleBox handles it.
+	if own := a.own[v.Interface]; own.IsValid() && own != c.Server {
+		// a middle box (NAT gateway) that forwards requests: the server's
+		// own interface, if logged, tells what happened.
 		return nil
 	}
 	base.Severity, base.Confidence = "warning", Medium
@@ -151,6 +151,11 @@ func (a *analysis) serverSide(c *Conversation, v *View) []Finding {
 func (a *analysis) clientSide(c *Conversation, v *View, answered bool) (Finding, bool) {
 	if v.ReqOut.Accept == 0 || v.RespIn.records() > 0 || answered || !answerable(c.Protocol) {
 		return Finding{}, false
+	}
+	for _, o := range c.Views {
+		if o != v && o.ReqIn.records() > 0 && a.own[o.Interface] == c.Server {
+			return Finding{}, false // the server's interface tells more
+		}
 	}
 	f := Finding{Kind: KindNoReply, Severity: "warning", Interface: v.Interface, Client: c.Client, Server: c.Server,
 		Port: c.Port, Protocol: c.Protocol, Records: v.ReqOut.Accept, First: v.ReqOut.First, Last: v.ReqOut.Last, Confidence: Medium}
@@ -175,7 +180,13 @@ func (a *analysis) middleBox(c *Conversation, v *View) []Finding {
 	if v.ReqIn.records()+v.ReqOut.records() > 0 || v.RespIn.records() == 0 {
 		return nil
 	}
-	return []Finding{{Kind: KindAsymmetric, Severity: "warning", Interface: v.Interface, Client: c.Client, Server: c.Server,
+	res := ""
+	if t := a.opts.Topology; t != nil {
+		if nat := t.NATGatewayByInterface(v.Interface); nat != nil {
+			res = nat.ID
+		}
+	}
+	return []Finding{{Kind: KindAsymmetric, Severity: "warning", Interface: v.Interface, Resource: res, Client: c.Client, Server: c.Server,
 		Port: c.Port, Protocol: c.Protocol, Records: v.RespIn.records(), First: v.RespIn.First, Last: v.RespIn.Last, Confidence: Medium,
 		Summary: fmt.Sprintf("responses of %s from %s to %s pass through %s, which never saw the requests: asymmetric return path",
 			service(c.Protocol, c.Port), c.Server, c.Client, v.Interface),
@@ -363,7 +374,9 @@ func (a *analysis) expectations() []Finding {
 			if t := a.opts.Topology; t != nil && x.Src.IsValid() {
 				if ce := t.InterfaceByPrivateIP(x.Src); ce != nil {
 					for _, rf := range a.outboundRoute(ce, x.Dst) {
-						f.Detail += " Also: " + rf.Summary + "."
+						f.Detail += " And: " + rf.Summary + "."
+						rf.Client, rf.Server, rf.Port, rf.Protocol = x.Src, x.Dst, x.Port, x.Proto
+						out = append(out, rf)
 					}
 				} else if t.InterfaceByPrivateIP(x.Dst) == nil {
 					f.Detail += " Neither end is an interface of the topology."

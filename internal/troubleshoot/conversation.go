@@ -206,6 +206,15 @@ func ownAddresses(recs []flow.Record, idx []int, known func(eni string) (netip.A
 			m = map[netip.Addr]int{}
 			counts[r.InterfaceID] = m
 		}
+		if r.Has(flow.FieldFlowDirection) {
+			// flow-direction says which side is the interface's.
+			if r.FlowDirection == flow.Egress {
+				m[r.SrcAddr] += 1000
+			} else {
+				m[r.DstAddr] += 1000
+			}
+			continue
+		}
 		m[r.SrcAddr]++
 		m[r.DstAddr]++
 	}

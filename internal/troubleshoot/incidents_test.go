@@ -1,0 +1,269 @@
+package troubleshoot
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"vpcflow/internal/flow"
+)
+
+// One scenario per blocking failure kind, each seeded into the dataplane:
+// the diagnosis must name the seed rule, the layer, the resource and the
+// rule, and its proposed fix, applied to the topology, must let the traffic
+// through.
+func TestBlockedIncidents(t *testing.T) {
+	tests := []struct {
+		name     string
+		run      func(s *sim)
+		client   string
+		eni      string
+		seed     SeedRule
+		layer    string
+		resource string
+		dir      string
+		rule     int    // NACL rule number
+		ruleText string // substring of the decision's rule
+		fix      string // substring of the fix summary
+	}{
+		{
+			name:   "security group inbound rule missing",
+			run:    func(s *sim) { s.tcp("10.0.10.15", "10.0.20.25", "10.0.20.25", 40001, 3306, answer) },
+			client: "10.0.10.15", eni: "eni-00000000000000db1", seed: 1,
+			layer: "sg", resource: "sg-000000000000000db", dir: "ingress",
+			ruleText: "no ingress rule allows tcp/3306 from 10.0.10.15",
+			fix:      "ingress rule allowing tcp/3306 from sg-00000000000000app",
+		},
+		{
+			name:   "network ACL inbound explicit deny",
+			run:    func(s *sim) { s.tcp("192.0.2.10", "198.51.100.20", "10.0.0.10", 40002, 443, answer) },
+			client: "192.0.2.10", eni: "eni-0000000000000web1", seed: 1,
+			layer: "nacl", resource: "acl-0000000000000pub", dir: "ingress", rule: 50,
+			fix: "ingress rule 49 allowing tcp/443 from 192.0.2.10/32",
+		},
+		{
+			name:   "network ACL outbound drops the response (spec §7.3 ping)",
+			run:    func(s *sim) { s.ping("203.0.113.12", "198.51.100.20", "10.0.0.10", 4) },
+			client: "203.0.113.12", eni: "eni-0000000000000web1", seed: 2,
+			layer: "nacl", resource: "acl-0000000000000pub", dir: "egress", rule: DefaultRuleNumber,
+			fix: "egress rule 130 allowing icmp type 0 to 203.0.113.12/32",
+		},
+		{
+			name:   "security group outbound rule missing",
+			run:    func(s *sim) { s.tcp("10.0.10.15", "203.0.113.25", "203.0.113.25", 40003, 25, answer) },
+			client: "10.0.10.15", eni: "eni-0000000000000app1", seed: 3,
+			layer: "sg", resource: "sg-00000000000000app", dir: "egress",
+			ruleText: "no egress rule allows tcp/25 to 203.0.113.25",
+			fix:      "egress rule allowing tcp/25 to 203.0.113.25/32",
+		},
+		{
+			name:   "network ACL outbound explicit deny",
+			run:    func(s *sim) { s.tcp("10.0.10.15", "203.0.113.40", "203.0.113.40", 40004, 3389, answer) },
+			client: "10.0.10.15", eni: "eni-0000000000000app1", seed: 3,
+			layer: "nacl", resource: "acl-0000000000000app", dir: "egress", rule: 100,
+			fix: "egress rule 99 allowing tcp/3389 to 203.0.113.40/32",
+		},
+		{
+			name:   "network ACL inbound drops the response (ephemeral ports)",
+			run:    func(s *sim) { s.tcp("10.0.10.15", "10.0.20.25", "10.0.20.25", 40005, 5432, answer) },
+			client: "10.0.10.15", eni: "eni-0000000000000app1", seed: 4,
+			layer: "nacl", resource: "acl-0000000000000app", dir: "ingress", rule: DefaultRuleNumber,
+			fix: "ingress rule 130 allowing tcp/1024-65535 (the ephemeral ports of responses) from 10.0.20.25/32",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(t, richFormat)
+			tc.run(s)
+			recs := s.records()
+			rep := Diagnose(recs, Options{Topology: s.topo})
+			if len(rep.Blocked) != 1 {
+				t.Fatalf("blocked = %d, want 1: %+v", len(rep.Blocked), rep.Blocked)
+			}
+			b := rep.Blocked[0]
+			if b.Client.String() != tc.client || b.Interface != tc.eni || b.Seed != tc.seed {
+				t.Errorf("got client %s eni %s seed %d; want %s %s %d", b.Client, b.Interface, b.Seed, tc.client, tc.eni, tc.seed)
+			}
+			d := b.Decision
+			if d == nil {
+				t.Fatalf("no decision; reason: %s", b.Reason)
+			}
+			if d.Layer != tc.layer || d.ResourceID != tc.resource || d.Direction != tc.dir || d.RuleNumber != tc.rule {
+				t.Errorf("decision %s (layer %s resource %s dir %s rule %d); want %s %s %s %d",
+					d, d.Layer, d.ResourceID, d.Direction, d.RuleNumber, tc.layer, tc.resource, tc.dir, tc.rule)
+			}
+			if tc.ruleText != "" && !strings.Contains(d.Rule, tc.ruleText) {
+				t.Errorf("rule %q does not contain %q", d.Rule, tc.ruleText)
+			}
+			if b.Confidence != High {
+				t.Errorf("confidence %s, want high", b.Confidence)
+			}
+			if b.Fix == nil || b.Fix.Hostile {
+				t.Fatalf("fix = %+v", b.Fix)
+			}
+			if !strings.Contains(b.Fix.Summary, tc.fix) {
+				t.Errorf("fix %q does not contain %q", b.Fix.Summary, tc.fix)
+			}
+			// Without the topology, the seed rule alone must agree.
+			plain := Diagnose(recs, Options{})
+			if len(plain.Blocked) != 1 || plain.Blocked[0].Seed != tc.seed || plain.Blocked[0].Interface != tc.eni {
+				t.Errorf("without topology: %+v", plain.Blocked)
+			}
+			// The fix works: replay the same traffic on the patched topology.
+			s2 := newSim(t, richFormat)
+			if err := b.Fix.Patch.Apply(s2.topo); err != nil {
+				t.Fatalf("apply fix: %v", err)
+			}
+			tc.run(s2)
+			// (Fixing one problem may reveal the next one on the path; the
+			// same rejection must be gone.)
+			for _, nb := range s2.diagnose(Options{}).Blocked {
+				if nb.Interface == b.Interface && nb.Direction == b.Direction && nb.Response == b.Response {
+					t.Errorf("still blocked after the fix %s: %+v", b.Fix.Command, nb)
+				}
+			}
+			var buf bytes.Buffer
+			if err := rep.WriteText(&buf); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), tc.resource) || !strings.Contains(buf.String(), b.Fix.Command) {
+				t.Errorf("text report lacks the resource or command:\n%s", buf.String())
+			}
+		})
+	}
+}
+
+func findKind(fs []Finding, kind string) *Finding {
+	for i := range fs {
+		if fs[i].Kind == kind {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+func findOn(fs []Finding, kind, eni string) *Finding {
+	for i := range fs {
+		if fs[i].Kind == kind && fs[i].Interface == eni {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+// One scenario per ACCEPT-but-broken kind.
+func TestAcceptButBrokenIncidents(t *testing.T) {
+	tests := []struct {
+		name     string
+		run      func(s *sim)
+		expect   []string
+		topology bool
+		kind     string
+		eni      string
+		resource string
+	}{
+		{
+			name:     "SYN accepted, no SYN-ACK (OS firewall or no listener)",
+			run:      func(s *sim) { s.tcp("10.0.10.15", "10.0.11.22", "10.0.11.22", 40010, 8080, silent) },
+			kind:     KindSYNNoSYNACK,
+			eni:      "eni-0000000000000app2",
+			topology: false,
+		},
+		{
+			name:     "connection refused (RST)",
+			run:      func(s *sim) { s.tcp("10.0.0.10", "10.0.11.22", "10.0.11.22", 40011, 8080, refuse) },
+			kind:     KindConnectionRefused,
+			eni:      "eni-0000000000000app2",
+			topology: false,
+		},
+		{
+			name:     "NAT gateway in another AZ",
+			run:      func(s *sim) { s.tcp("10.0.11.22", "203.0.113.50", "203.0.113.50", 40012, 443, silent) },
+			kind:     KindNATOtherAZ,
+			eni:      "eni-0000000000000app2",
+			resource: "nat-0aaaaaaaaaaaaaaa1",
+			topology: true,
+		},
+		{
+			name:     "asymmetric return path (public IP behind a NAT route)",
+			run:      func(s *sim) { s.tcp("203.0.113.60", "198.51.100.30", "10.0.10.30", 40013, 443, answer) },
+			kind:     KindAsymmetric,
+			eni:      "eni-0000000000000app3",
+			resource: "nat-0aaaaaaaaaaaaaaa1",
+			topology: true,
+		},
+		{
+			name:     "missing route (no records at all)",
+			run:      func(s *sim) { s.tcp("10.0.30.5", "203.0.113.70", "203.0.113.70", 40014, 443, answer) },
+			expect:   []string{"10.0.30.5->203.0.113.70:443/tcp"},
+			kind:     KindMissingRoute,
+			eni:      "eni-0000000000000iso1",
+			resource: "rtb-000000000000iso",
+			topology: true,
+		},
+		{
+			name:     "blackhole route",
+			run:      func(s *sim) { s.tcp("10.0.31.5", "203.0.113.71", "203.0.113.71", 40015, 443, answer) },
+			expect:   []string{"10.0.31.5->203.0.113.71:443/tcp"},
+			kind:     KindBlackhole,
+			eni:      "eni-0000000000000blk1",
+			resource: "rtb-000000000000blk",
+			topology: true,
+		},
+		{
+			name:     "expected flow never sent (DNS failure or client down)",
+			run:      func(s *sim) { s.tcp("10.0.0.10", "10.0.11.22", "10.0.11.22", 40016, 8080, answer) },
+			expect:   []string{"10.0.10.15->10.0.20.25:6379/tcp"},
+			kind:     KindNoRecords,
+			topology: true,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(t, richFormat)
+			tc.run(s)
+			opts := Options{}
+			if tc.topology {
+				opts.Topology = s.topo
+			}
+			for _, e := range tc.expect {
+				x, err := ParseExpectation(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts.Expect = append(opts.Expect, x)
+			}
+			rep := Diagnose(s.records(), opts)
+			if len(rep.Blocked) != 0 {
+				t.Errorf("unexpected blocked: %+v", rep.Blocked)
+			}
+			f := findOn(rep.Broken, tc.kind, tc.eni)
+			if f == nil {
+				t.Fatalf("no %s finding in %+v", tc.kind, rep.Broken)
+			}
+			if f.Interface != tc.eni || f.Resource != tc.resource {
+				t.Errorf("finding on %q resource %q; want %q %q: %s", f.Interface, f.Resource, tc.eni, tc.resource, f.Summary)
+			}
+		})
+	}
+}
+
+// Traffic AWS never logs is reported as such, not as a failure.
+func TestExpectationNotLogged(t *testing.T) {
+	s := newSim(t, flow.DefaultFormat)
+	s.tcp("10.0.10.15", "10.0.11.22", "10.0.11.22", 40020, 8080, answer)
+	x, err := ParseExpectation("10.0.10.15->10.0.0.2:53/udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := s.diagnose(Options{Expect: []Expectation{x}})
+	f := findKind(rep.Broken, KindNoRecords)
+	if f == nil || f.Severity != "info" || !strings.Contains(f.Detail, "DNS") {
+		t.Errorf("finding = %+v", f)
+	}
+	for _, bad := range []string{"", "10.0.0.1", "x->10.0.0.2", "*->nope:53", "*->10.0.0.2:53/zz"} {
+		if _, err := ParseExpectation(bad); err == nil {
+			t.Errorf("ParseExpectation(%q) succeeded", bad)
+		}
+	}
+}
