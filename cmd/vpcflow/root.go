@@ -14,6 +14,8 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
+		newDiagnoseCmd(),
+		newWhatIfCmd(),
 		newLogsCmd(),
 	// subcommands are added here, one line each
 	)
