@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"vpcflow/internal/flowlog"
 	"vpcflow/internal/logstore"
+	"vpcflow/internal/publish"
 	"vpcflow/internal/sigv4"
 	"vpcflow/internal/vpc"
 )
@@ -75,9 +77,19 @@ func TestAWSCLI(t *testing.T) {
 		Message: "2 " + topo.AccountID + " eni-0ba5000000000b001 203.0.113.12 10.0.2.10 40000 22 6 3 180 1 2 REJECT OK"}})
 
 	cred := sigv4.Credential{AccessKeyID: "AKIAVPCFLOWCLITEST", SecretAccessKey: "cli/secret+key", AccountID: topo.AccountID}
+	flStore, err := flowlog.OpenStore(flowlog.StoreConfig{DataDir: filepath.Join(dataDir, "state"), AccountID: topo.AccountID, Region: "us-east-1", Seed: 7},
+		flowlog.StoreDeps{Resources: flowlog.TopologyResources{Topology: topo}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flSvc, err := flowlog.New(flowlog.DefaultConfig(), flowlog.Deps{Store: flStore,
+		NewDestination: func(publish.FlowLog, flowlog.Resource) (publish.Destination, error) { return nopDestination{}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	owned := func(string) string { return topo.AccountID }
 	srv, err := New(Config{Credentials: []sigv4.Credential{cred}, Region: "us-east-1"}, Deps{
-		EC2:  multiEC2{&VPCActions{Mu: &sync.Mutex{}, Topo: topo}},
+		EC2:  multiEC2{&VPCActions{Mu: &sync.Mutex{}, Topo: topo}, &FlowLogActions{Service: flSvc, Account: topo.AccountID}},
 		Logs: &LogsActions{Store: st, Owner: owned, Region: "us-east-1", Queries: fakeQueries{}},
 		S3:   NewLocalS3(filepath.Join(dataDir, "s3"), owned),
 	})
@@ -151,7 +163,50 @@ func TestAWSCLI(t *testing.T) {
 		t.Errorf("unknown subnet: %v %s", err, out)
 	}
 
-	out := mustRun("logs", "describe-log-groups")
+	var created struct {
+		FlowLogIds   []string
+		Unsuccessful []struct {
+			ResourceId string
+			Error      struct{ Code string }
+		}
+	}
+	json.Unmarshal([]byte(mustRun("ec2", "create-flow-logs", "--resource-type", "VPC", "--resource-ids", topo.VPCs[0].ID, "vpc-00000000000000bad",
+		"--traffic-type", "ALL", "--log-destination-type", "s3", "--log-destination", "arn:aws:s3:::flowlogs-bucket",
+		"--max-aggregation-interval", "60", "--destination-options", "FileFormat=parquet,HiveCompatiblePartitions=true,PerHourPartition=false")), &created)
+	if len(created.FlowLogIds) != 1 || !strings.HasPrefix(created.FlowLogIds[0], "fl-") || len(created.Unsuccessful) != 1 ||
+		created.Unsuccessful[0].ResourceId != "vpc-00000000000000bad" {
+		t.Fatalf("create-flow-logs: %+v", created)
+	}
+	var described struct {
+		FlowLogs []struct {
+			FlowLogId, LogFormat, DeliverLogsStatus, FlowLogStatus string
+			MaxAggregationInterval                                 int
+			DestinationOptions                                     struct {
+				FileFormat               string
+				HiveCompatiblePartitions bool
+			}
+		}
+	}
+	json.Unmarshal([]byte(mustRun("ec2", "describe-flow-logs", "--flow-log-ids", created.FlowLogIds[0])), &described)
+	if len(described.FlowLogs) != 1 || described.FlowLogs[0].MaxAggregationInterval != 60 || described.FlowLogs[0].FlowLogStatus != "ACTIVE" ||
+		!strings.HasPrefix(described.FlowLogs[0].LogFormat, "${version} ${account-id}") || described.FlowLogs[0].DestinationOptions.FileFormat != "parquet" ||
+		!described.FlowLogs[0].DestinationOptions.HiveCompatiblePartitions {
+		t.Errorf("describe-flow-logs: %+v", described)
+	}
+	if out, err := run("ec2", "create-flow-logs", "--resource-type", "VPC", "--resource-ids", topo.VPCs[0].ID, "--traffic-type", "ALL",
+		"--log-destination-type", "s3", "--log-destination", "arn:aws:s3:::flowlogs-bucket", "--log-format", "${srcaddr} ${nope}"); err == nil || !strings.Contains(out, "InvalidParameter") {
+		t.Errorf("bad log format: %v %s", err, out)
+	}
+	out := mustRun("ec2", "delete-flow-logs", "--flow-log-ids", created.FlowLogIds[0], "fl-00000000000000000")
+	if !strings.Contains(out, "InvalidFlowLogId.NotFound") || !strings.Contains(out, "fl-00000000000000000") {
+		t.Errorf("delete-flow-logs: %s", out)
+	}
+	json.Unmarshal([]byte(mustRun("ec2", "describe-flow-logs")), &described)
+	if len(described.FlowLogs) != 0 {
+		t.Errorf("flow log not deleted: %+v", described)
+	}
+
+	out = mustRun("logs", "describe-log-groups")
 	if !strings.Contains(out, `"logGroupName": "vpc-flow-logs"`) {
 		t.Errorf("describe-log-groups: %s", out)
 	}
@@ -193,3 +248,10 @@ func TestAWSCLI(t *testing.T) {
 		t.Errorf("bad secret: %v %s", err, out)
 	}
 }
+
+type nopDestination struct{}
+
+func (nopDestination) Deliver(context.Context, publish.Batch) error { return nil }
+func (nopDestination) Flush(context.Context) error                  { return nil }
+func (nopDestination) Status() publish.Status                       { return publish.Status{State: publish.DeliverySuccess} }
+func (nopDestination) Close() error                                 { return nil }
