@@ -67,10 +67,10 @@ func Annotate(records []flow.Record, t *vpc.Topology) []Annotation {
 		ev = &evaluator{t: t}
 	}
 	type legKey struct {
-		eni      string
-		request  bool
-		egress   bool
-		conv     *Conversation
+		eni     string
+		request bool
+		egress  bool
+		conv    *Conversation
 	}
 	cache := map[legKey]Annotation{}
 	for _, c := range a.convs {

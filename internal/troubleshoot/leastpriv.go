@@ -206,7 +206,6 @@ func LeastPrivilege(records []flow.Record, t *vpc.Topology) []GroupSuggestion {
 	return out
 }
 
-
 // markUsed records which rule allowed a request (policy's rule text is
 // matched against the group's rules by protocol, ports and peer).
 func markUsed(used map[string]map[string]bool, d Decision) {
