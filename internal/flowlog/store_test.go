@@ -79,7 +79,11 @@ func TestCreateValidation(t *testing.T) {
 			in.DeliverLogsPermissionArn = role
 			in.DeliverCrossAccountRole = "arn:aws:iam::999999999999:role/AWSLogDeliveryFirehoseCrossAccountRole"
 		}, CodeInvalidParameter, "DeliverCrossAccountRole"},
-		{"cwl without role", func(in *CreateInput) { in.LogDestinationType = "cloud-watch-logs"; in.LogDestination = ""; in.LogGroupName = "g" }, CodeInvalidParameter, "DeliverLogsPermissionArn is required"},
+		{"cwl without role", func(in *CreateInput) {
+			in.LogDestinationType = "cloud-watch-logs"
+			in.LogDestination = ""
+			in.LogGroupName = "g"
+		}, CodeInvalidParameter, "DeliverLogsPermissionArn is required"},
 		{"cwl group and destination", func(in *CreateInput) {
 			in.LogDestinationType = "cloud-watch-logs"
 			in.LogGroupName = "g"
@@ -105,7 +109,10 @@ func TestCreateValidation(t *testing.T) {
 		}, CodeInvalidParameter, "DestinationOptions"},
 		{"bad role arn", func(in *CreateInput) { in.DeliverLogsPermissionArn = "role/x" }, CodeInvalidParameterValue, "DeliverLogsPermissionArn"},
 		{"role of another account", func(in *CreateInput) { in.DeliverLogsPermissionArn = "arn:aws:iam::999999999999:role/x" }, CodeInvalidParameter, "must belong to your account"},
-		{"firehose bad arn", func(in *CreateInput) { in.LogDestinationType = "kinesis-data-firehose"; in.LogDestination = "arn:aws:s3:::b" }, CodeInvalidParameterValue, "delivery stream ARN"},
+		{"firehose bad arn", func(in *CreateInput) {
+			in.LogDestinationType = "kinesis-data-firehose"
+			in.LogDestination = "arn:aws:s3:::b"
+		}, CodeInvalidParameterValue, "delivery stream ARN"},
 		{"firehose parquet", func(in *CreateInput) {
 			in.LogDestinationType = "kinesis-data-firehose"
 			in.LogDestination = "arn:aws:firehose:us-east-1:123456789101:deliverystream/flowlogs"
