@@ -40,18 +40,29 @@ type aggSpec struct {
 
 // aggState is one aggregation's running state in one group.
 type aggState struct {
-	n    int64
-	i    int64
-	f    float64
-	isF  bool
-	mean float64
-	m2   float64
-	v    Value // best numeric (min/max) or chosen value
+	n   int64
+	i   int64
+	f   float64 // float sum; running mean for stddev
+	m2  float64
+	t   int64
+	isF bool
+	has bool
+	v   Value // best numeric (min/max) or chosen value
+	x   *aggExtra
+}
+
+// aggExtra holds the state only some aggregations need.
+type aggExtra struct {
 	sv   Value // best non-numeric fallback (min/max)
-	t    int64
-	has  bool
 	vals []float64
 	set  map[string]struct{}
+}
+
+func (st *aggState) extra() *aggExtra {
+	if st.x == nil {
+		st.x = &aggExtra{}
+	}
+	return st.x
 }
 
 func (c *compiler) compileAgg(call *Call) (*aggSpec, error) {
@@ -94,12 +105,13 @@ func (a *aggSpec) add(st *aggState, r *row) {
 	case aggCount:
 		st.n++
 	case aggCountDistinct:
-		if st.set == nil {
-			st.set = map[string]struct{}{}
+		x := st.extra()
+		if x.set == nil {
+			x.set = map[string]struct{}{}
 		}
 		a.buf = appendKey(a.buf[:0], v)
-		if _, ok := st.set[string(a.buf)]; !ok {
-			st.set[string(a.buf)] = struct{}{}
+		if _, ok := x.set[string(a.buf)]; !ok {
+			x.set[string(a.buf)] = struct{}{}
 		}
 	case aggSum:
 		i, f, isInt, ok := v.num()
@@ -123,13 +135,14 @@ func (a *aggSpec) add(st *aggState, r *row) {
 	case aggStddev:
 		if f, ok := v.float(); ok {
 			st.n++
-			d := f - st.mean
-			st.mean += d / float64(st.n)
-			st.m2 += d * (f - st.mean)
+			d := f - st.f
+			st.f += d / float64(st.n)
+			st.m2 += d * (f - st.f)
 		}
 	case aggPct:
 		if f, ok := v.float(); ok {
-			st.vals = append(st.vals, f)
+			x := st.extra()
+			x.vals = append(x.vals, f)
 		}
 	case aggMin, aggMax:
 		want := -1
@@ -144,10 +157,11 @@ func (a *aggSpec) add(st *aggState, r *row) {
 			}
 			return
 		}
-		if st.sv.IsNull() {
-			st.sv = cloneValue(v)
-		} else if c, _ := compare(v, st.sv); c == want {
-			st.sv = cloneValue(v)
+		x := st.extra()
+		if x.sv.IsNull() {
+			x.sv = cloneValue(v)
+		} else if c, _ := compare(v, x.sv); c == want {
+			x.sv = cloneValue(v)
 		}
 	case aggSortsFirst, aggSortsLast:
 		want := -1
@@ -173,7 +187,10 @@ func (a *aggSpec) result(st *aggState) Value {
 	case aggCountStar, aggCount:
 		return intVal(st.n)
 	case aggCountDistinct:
-		return intVal(int64(len(st.set)))
+		if st.x == nil {
+			return intVal(0)
+		}
+		return intVal(int64(len(st.x.set)))
 	case aggSum:
 		if st.n == 0 {
 			return nullValue
@@ -196,20 +213,21 @@ func (a *aggSpec) result(st *aggState) Value {
 		}
 		return floatVal(math.Sqrt(st.m2 / float64(st.n-1)))
 	case aggPct:
-		if len(st.vals) == 0 {
+		if st.x == nil || len(st.x.vals) == 0 {
 			return nullValue
 		}
-		slices.Sort(st.vals)
+		vals := st.x.vals
+		slices.Sort(vals)
 		// nearest rank
-		k := int(math.Ceil(a.p/100*float64(len(st.vals)))) - 1
-		k = max(0, min(k, len(st.vals)-1))
-		return numberValue(st.vals[k])
+		k := int(math.Ceil(a.p/100*float64(len(vals)))) - 1
+		k = max(0, min(k, len(vals)-1))
+		return numberValue(vals[k])
 	case aggMin, aggMax:
 		if st.has {
 			return st.v
 		}
-		if st.sv.K != kUnset {
-			return st.sv
+		if st.x != nil && st.x.sv.K != kUnset {
+			return st.x.sv
 		}
 		return nullValue
 	}

@@ -139,7 +139,8 @@ type row struct {
 	p     *program
 	ev    *logstore.Event
 	vals  []Value
-	tokN  int // -1: not split yet; -2: the message does not fit the format
+	tokN  int    // -1: not split yet; -2: the message does not fit the format; -3: fast path
+	known uint64 // fast path: tokens whose span is cached
 	spans []int32
 	seq   int64
 }
@@ -194,17 +195,66 @@ func (r *row) extract(i int) Value {
 	return nullValue
 }
 
-// token returns the i-th space-separated token of the message, splitting
-// it on first use. A message with another number of tokens than the
-// format has no discovered fields.
+// token returns the i-th space-separated token of the message. A message
+// with another number of tokens than the format has no discovered fields.
+//
+// Fast path: a message with exactly ntok-1 single spaces (what AWS
+// writes) is not split; each token is found by scanning from the nearer
+// end. Anything else is split in full once.
 func (r *row) token(i int) (string, bool) {
-	if r.tokN == -1 {
-		r.split()
+	msg := r.ev.Message
+	switch r.tokN {
+	case -1:
+		if n := len(msg); n > 0 && msg[n-1] != '\r' && msg[n-1] != '\n' && strings.Count(msg, " ") == r.p.ntok-1 {
+			r.tokN = -3
+			r.known = 0
+		} else {
+			r.split()
+		}
+	case -3:
+	}
+	if r.tokN == -3 {
+		if i < 64 && r.known&(1<<i) != 0 {
+			return msg[r.spans[2*i]:r.spans[2*i+1]], true
+		}
+		st, en := fieldAt(msg, i, r.p.ntok)
+		if st >= en { // empty token: leading, trailing or double space
+			r.split()
+			return r.token(i)
+		}
+		if i < 64 {
+			r.spans[2*i], r.spans[2*i+1] = int32(st), int32(en)
+			r.known |= 1 << i
+		}
+		return msg[st:en], true
 	}
 	if r.tokN < 0 {
 		return "", false
 	}
-	return r.ev.Message[r.spans[2*i]:r.spans[2*i+1]], true
+	return msg[r.spans[2*i]:r.spans[2*i+1]], true
+}
+
+// fieldAt finds token i of n in a message of single-space separated
+// tokens, scanning from whichever end is nearer.
+func fieldAt(msg string, i, n int) (int, int) {
+	if i < n/2 {
+		st := 0
+		for k := 0; k < i; k++ {
+			j := strings.IndexByte(msg[st:], ' ')
+			st += j + 1
+		}
+		en := strings.IndexByte(msg[st:], ' ')
+		if en < 0 {
+			return st, len(msg)
+		}
+		return st, st + en
+	}
+	en := len(msg)
+	for k := n - 1; k > i; k-- {
+		en = strings.LastIndexByte(msg[:en], ' ')
+	}
+	st := strings.LastIndexByte(msg[:en], ' ') + 1
+	return st, en
 }
 
 func (r *row) split() {
@@ -429,7 +479,7 @@ func plan(q *Query, opt Options) (*program, error) {
 }
 
 func (c *compiler) compileStats(cmd *StatsCmd) (*statsStage, error) {
-	s := &statsStage{groups: map[string]int32{}}
+	s := &statsStage{groups: map[string]int32{}, strGroups: map[string]int32{}}
 	for _, it := range cmd.By {
 		fn, err := c.compile(it.Expr)
 		if err != nil {
@@ -626,32 +676,64 @@ type group struct {
 
 type statsStage struct {
 	base
-	by       []evalFn
-	bySlots  []int
-	aggs     []*aggSpec
-	aggSlots []int
-	groups   map[string]int32
-	list     []*group
-	key      []byte
-	nslots   func() int
+	by        []evalFn
+	bySlots   []int
+	aggs      []*aggSpec
+	aggSlots  []int
+	groups    map[string]int32
+	strGroups map[string]int32
+	gSlab     []group
+	kSlab     []Value
+	sSlab     []aggState
+	list      []*group
+	key       []byte
+	nslots    func() int
+}
+
+// newGroup carves a group, its keys and its states from slabs, to keep
+// allocations per group low when there are many.
+func (s *statsStage) newGroup() *group {
+	const chunk = 256
+	if len(s.gSlab) == 0 {
+		s.gSlab = make([]group, chunk)
+		s.kSlab = make([]Value, chunk*len(s.by))
+		s.sSlab = make([]aggState, chunk*len(s.aggs))
+	}
+	g := &s.gSlab[0]
+	s.gSlab = s.gSlab[1:]
+	nk, na := len(s.by), len(s.aggs)
+	g.keys, s.kSlab = s.kSlab[:nk:nk], s.kSlab[nk:]
+	g.st, s.sSlab = s.sSlab[:na:na], s.sSlab[na:]
+	return g
 }
 
 func (s *statsStage) push(r *row) error {
 	var g *group
 	if len(s.by) == 0 {
 		if len(s.list) == 0 {
-			s.list = append(s.list, &group{st: make([]aggState, len(s.aggs))})
+			s.list = append(s.list, s.newGroup())
 		}
 		g = s.list[0]
+	} else if v := s.by[0](r); len(s.by) == 1 && v.K == String {
+		// one text key: look the string up directly
+		idx, ok := s.strGroups[v.S]
+		if !ok {
+			g = s.newGroup()
+			g.keys[0] = cloneValue(v)
+			idx = int32(len(s.list))
+			s.list = append(s.list, g)
+			s.strGroups[g.keys[0].S] = idx
+		}
+		g = s.list[idx]
 	} else {
-		k := s.key[:0]
-		for _, fn := range s.by {
+		k := appendKey(s.key[:0], v)
+		for _, fn := range s.by[1:] {
 			k = appendKey(k, fn(r))
 		}
 		s.key = k
 		idx, ok := s.groups[string(k)]
 		if !ok {
-			g = &group{keys: make([]Value, len(s.by)), st: make([]aggState, len(s.aggs))}
+			g = s.newGroup()
 			for i, fn := range s.by {
 				g.keys[i] = cloneValue(fn(r))
 			}
@@ -689,7 +771,7 @@ func (s *statsStage) flush() error {
 			return err
 		}
 	}
-	s.list, s.groups = nil, nil
+	s.list, s.groups, s.strGroups = nil, nil, nil
 	return s.next.flush()
 }
 
