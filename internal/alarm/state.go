@@ -1,0 +1,183 @@
+package alarm
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// State is an alarm state.
+type State string
+
+// Alarm states.
+const (
+	StateOK               State = "OK"
+	StateAlarm            State = "ALARM"
+	StateInsufficientData State = "INSUFFICIENT_DATA"
+)
+
+// Datapoint is one evaluated period.
+type Datapoint struct {
+	Start   time.Time
+	Value   float64
+	Missing bool
+}
+
+// HistoryItem is one state change (DescribeAlarmHistory's StateUpdate).
+type HistoryItem struct {
+	AlarmName  string      `json:"alarmName"`
+	Timestamp  time.Time   `json:"timestamp"`
+	OldState   State       `json:"oldState"`
+	NewState   State       `json:"newState"`
+	Reason     string      `json:"reason"`
+	Datapoints []Datapoint `json:"-"`
+}
+
+// Alarm is a metric alarm and its state.
+type Alarm struct {
+	Config  AlarmConfig
+	key     MetricKey
+	State   State
+	Reason  string
+	Updated time.Time
+	History []HistoryItem
+}
+
+func newAlarm(c AlarmConfig) *Alarm {
+	if c.DatapointsToAlarm == 0 {
+		c.DatapointsToAlarm = c.EvaluationPeriods
+	}
+	if c.TreatMissingData == "" {
+		c.TreatMissingData = "missing"
+	}
+	return &Alarm{Config: c, key: MetricKey{c.Namespace, c.MetricName, dimString(c.Dimensions)},
+		State: StateInsufficientData, Reason: "Unchecked: Initial alarm creation"}
+}
+
+func (a *Alarm) breaches(v float64) bool {
+	t := a.Config.Threshold
+	switch a.Config.ComparisonOperator {
+	case "GreaterThanOrEqualToThreshold":
+		return v >= t
+	case "GreaterThanThreshold":
+		return v > t
+	case "LessThanThreshold":
+		return v < t
+	case "LessThanOrEqualToThreshold":
+		return v <= t
+	}
+	return false
+}
+
+var opWords = map[string]string{
+	"GreaterThanOrEqualToThreshold": "greater than or equal to",
+	"GreaterThanThreshold":          "greater than",
+	"LessThanThreshold":             "less than",
+	"LessThanOrEqualToThreshold":    "less than or equal to",
+}
+
+// evaluate computes the state at now from the last EvaluationPeriods
+// complete periods. It returns the history item when the state changes.
+func (a *Alarm) evaluate(now time.Time, m *Metrics) *HistoryItem {
+	c := a.Config
+	p := int64(c.Period) * 1000
+	end := now.UnixMilli()
+	end -= ((end % p) + p) % p
+	dps := make([]Datapoint, c.EvaluationPeriods)
+	for i := range dps {
+		s := end - int64(c.EvaluationPeriods-i)*p
+		v, ok := m.Statistic(a.key, s, s+p, c.Statistic)
+		dps[i] = Datapoint{Start: time.UnixMilli(s).UTC(), Value: v, Missing: !ok}
+	}
+	breaching, present, missing := 0, 0, 0
+	for _, d := range dps {
+		switch {
+		case !d.Missing:
+			present++
+			if a.breaches(d.Value) {
+				breaching++
+			}
+		case c.TreatMissingData == "breaching":
+			breaching++
+			missing++
+		default:
+			missing++
+		}
+	}
+	var next State
+	var reason string
+	switch {
+	case present == 0 && c.TreatMissingData == "missing":
+		next = StateInsufficientData
+		reason = fmt.Sprintf("Insufficient Data: %d datapoint%s %s unknown.", missing, plural(missing), wasWere(missing))
+	case present == 0 && c.TreatMissingData == "ignore":
+		return nil // keep the current state
+	case breaching >= c.DatapointsToAlarm:
+		next = StateAlarm
+	default:
+		next = StateOK
+	}
+	if next == a.State {
+		return nil
+	}
+	if next != StateInsufficientData {
+		reason = a.thresholdReason(next, dps, breaching)
+	}
+	h := &HistoryItem{AlarmName: c.AlarmName, Timestamp: now.UTC(), OldState: a.State, NewState: next,
+		Reason: reason, Datapoints: dps}
+	a.State, a.Reason, a.Updated = next, reason, now.UTC()
+	a.History = append(a.History, *h)
+	return h
+}
+
+// thresholdReason words the change as CloudWatch does.
+func (a *Alarm) thresholdReason(next State, dps []Datapoint, breaching int) string {
+	c := a.Config
+	var vals []string
+	n := 0
+	for i := len(dps) - 1; i >= 0; i-- {
+		d := dps[i]
+		if d.Missing {
+			continue
+		}
+		if next == StateAlarm && !a.breaches(d.Value) || next == StateOK && a.breaches(d.Value) {
+			continue
+		}
+		vals = append(vals, fmt.Sprintf("%s (%s)", fmtNum(d.Value), d.Start.Format("02/01/06 15:04:05")))
+		n++
+	}
+	verb := "was"
+	if n != 1 {
+		verb = "were"
+	}
+	not := ""
+	if next == StateOK {
+		not = "not "
+	}
+	return fmt.Sprintf("Threshold Crossed: %d out of the last %d datapoints [%s] %s %s%s the threshold (%s) (minimum %d datapoint%s for %s -> %s transition).",
+		n, len(dps), strings.Join(vals, ", "), verb, not, opWords[c.ComparisonOperator], fmtNum(c.Threshold),
+		c.DatapointsToAlarm, plural(c.DatapointsToAlarm), a.State, next)
+}
+
+func fmtNum(v float64) string {
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func wasWere(n int) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
+}
