@@ -130,6 +130,8 @@ type Dataplane struct {
 	natIn map[natKey]*natMapping
 	obs   Observation
 	gen   uint64
+	// tracing records route and translation notes (Explain).
+	tracing bool
 }
 
 // iface is the compiled per-ENI state.
@@ -139,6 +141,8 @@ type iface struct {
 	zone   uint32
 	subnet *vpc.Subnet
 	nat    *vpc.NATGateway // non-nil for a NAT gateway interface
+	// tracked caches the "tracked connection" decision per direction.
+	tracked [2]*policy.Decision
 }
 
 // New builds a dataplane over the topology. The topology must have been
@@ -293,7 +297,7 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 	if fe.nat != nil {
 		fe.nat.last = now
 	}
-	for i := 0; i < fe.n; i++ {
+	for i := range fe.hops {
 		h := &fe.hops[i]
 		dec := d.check(h, &p, now)
 		if emit != nil {
@@ -316,40 +320,42 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 			return Result{Reason: ReasonRejected, Decision: dec, Detail: dec.String()}, nil
 		}
 	}
-	return fe.result, nil
+	return *fe.result, nil
 }
 
 // check applies the hop's security group and network ACL checks in the
 // order AWS does: NACL then SG inbound, SG then NACL outbound.
 func (d *Dataplane) check(h *hop, p *Packet, now int64) policy.Decision {
-	var out policy.Decision
-	if h.dir == flow.Ingress && h.naclCheck && h.nacl.Verdict == flow.ActionReject {
-		return h.nacl
+	if h.dir == flow.Ingress && h.nacl != nil && h.nacl.Verdict == flow.ActionReject {
+		return *h.nacl
 	}
-	if h.fixed {
-		return h.fixedDec
+	if h.fixed != nil {
+		return *h.fixed
 	}
-	if !h.sgSkip {
+	out := accept
+	if h.sg != nil {
 		dec, ok := d.checkSG(h, p, now)
 		if !ok {
-			return dec
+			return *dec
 		}
 		out = dec
 	}
-	if h.dir == flow.Egress && h.naclCheck && h.nacl.Verdict == flow.ActionReject {
-		return h.nacl
+	if h.dir == flow.Egress && h.nacl != nil && h.nacl.Verdict == flow.ActionReject {
+		return *h.nacl
 	}
-	if out.Verdict == 0 {
-		out.Verdict = flow.ActionAccept
+	if h.sg == nil && h.nacl != nil {
+		return *h.nacl // no security groups (NAT gateway): the NACL decided
 	}
-	return out
+	return *out
 }
 
+var accept = &policy.Decision{Verdict: flow.ActionAccept}
+
 // checkSG evaluates the security group layer with connection tracking.
-func (d *Dataplane) checkSG(h *hop, p *Packet, now int64) (policy.Decision, bool) {
+func (d *Dataplane) checkSG(h *hop, p *Packet, now int64) (*policy.Decision, bool) {
 	conn := h.conn
 	if conn == nil || !d.ct.Alive(conn, now) {
-		conn = d.ct.Get(h.ifc.zone, h.ctPkt)
+		conn = d.ct.Get(h.ifc.zone, h.ctPacket(p))
 		if conn != nil && !d.ct.Alive(conn, now) {
 			conn = nil
 		}
@@ -357,15 +363,15 @@ func (d *Dataplane) checkSG(h *hop, p *Packet, now int64) (policy.Decision, bool
 	}
 	if conn != nil {
 		d.ct.Update(conn, h.ctSrcIsA, p.TCPFlags, now)
-		return h.trackedDec, true
+		return h.tracked, true
 	}
 	if h.sg.Verdict != flow.ActionAccept {
-		return h.sg.Decision, false
+		return &h.sg.Decision, false
 	}
 	if !h.sg.Untracked || h.ifc.nat != nil {
-		conn = d.ct.Track(h.ifc.zone, h.ctPkt, time.Unix(0, now))
+		conn = d.ct.Track(h.ifc.zone, h.ctPacket(p), time.Unix(0, now))
 		d.ct.Update(conn, conn.OrigIsA, p.TCPFlags, now)
 		h.conn = conn
 	}
-	return h.sg.Decision, true
+	return &h.sg.Decision, true
 }

@@ -40,30 +40,28 @@ type hop struct {
 	trafficPath                      uint8
 	srcSvc, dstSvc                   string
 
-	naclCheck  bool
-	nacl       policy.Decision
-	sgSkip     bool
-	sg         policy.SGResult
-	trackedDec policy.Decision
-	ctPkt      policy.Packet
-	ctSrcIsA   bool
-	conn       *policy.Conn
+	naclCheck bool
+	ctSrcIsA  bool
+	nacl      *policy.Decision // nil: not crossing a subnet boundary
+	sg        *policy.SGResult // nil: no security groups (NAT gateway)
+	tracked   *policy.Decision // the decision for packets of a tracked connection
+	conn      *policy.Conn
 
-	// fixed hops always return fixedDec after the inbound NACL (a NAT
-	// gateway with no translation for the packet).
-	fixed    bool
-	fixedDec policy.Decision
+	// fixed, when set, is returned after the inbound NACL (a NAT gateway
+	// with no translation for the packet).
+	fixed *policy.Decision
 
-	// route is the route used after this hop (for explanations).
-	route string
+	// note says what happens after this hop (route, translation); set only
+	// when tracing.
+	note string
 }
 
 // flowEntry is the cached path of a directional flow.
 type flowEntry struct {
 	gen       uint64
-	hops      [maxHops]hop
-	n         int
-	result    Result
+	hops      []hop
+	inline    [2]hop // backing of hops for the usual one or two hops
+	result    *Result
 	last      int64
 	nat       *natMapping
 	natIdle   int64
@@ -92,16 +90,12 @@ type natMapping struct {
 	dead       bool
 }
 
-func (d *Dataplane) policyPacket(p *Packet, src, dst netip.Addr, sport, dport uint16) policy.Packet {
-	return policy.Packet{Src: src, Dst: dst, Protocol: p.Protocol, SrcPort: sport, DstPort: dport, ICMPType: p.ICMPType, ICMPCode: p.ICMPCode}
-}
-
 // addHop appends a hop; addresses follow spec §1.4: the interface side of
 // srcaddr/dstaddr is the interface's primary private IPv4 (IPv6 packets keep
 // their IPv6 addresses), pkt-* are the packet's addresses at this point.
 func (d *Dataplane) addHop(fe *flowEntry, p *Packet, s *iface, dir flow.Direction, src, dst netip.Addr, sport, dport uint16) *hop {
-	h := &fe.hops[fe.n]
-	fe.n++
+	fe.hops = append(fe.hops, hop{})
+	h := &fe.hops[len(fe.hops)-1]
 	*h = hop{ifc: s, dir: dir, pktSrc: src, pktDst: dst, srcPort: sport, dstPort: dport, srcAddr: src, dstAddr: dst}
 	if src.Is4() {
 		if dir == flow.Egress {
@@ -113,36 +107,52 @@ func (d *Dataplane) addHop(fe *flowEntry, p *Packet, s *iface, dir flow.Directio
 	if svc := d.topo.Services; svc != nil {
 		h.srcSvc, h.dstSvc = svc.Lookup(src), svc.Lookup(dst)
 	}
-	h.ctPkt = d.policyPacket(p, src, dst, sport, dport)
 	if p.Protocol == vpc.ProtoICMP || p.Protocol == vpc.ProtoICMPv6 {
 		h.srcPort, h.dstPort = 0, 0
 	}
 	return h
 }
 
+// ctPacket is the packet as this hop's connection tracking sees it.
+func (h *hop) ctPacket(p *Packet) policy.Packet {
+	return policy.Packet{Src: h.pktSrc, Dst: h.pktDst, Protocol: p.Protocol, SrcPort: h.srcPort, DstPort: h.dstPort,
+		ICMPType: p.ICMPType, ICMPCode: p.ICMPCode}
+}
+
 // compile evaluates the hop's NACL and SG rules for the current generation.
-func (d *Dataplane) compile(h *hop) {
+func (d *Dataplane) compile(h *hop, p *Packet) {
+	pp := h.ctPacket(p)
 	if h.naclCheck {
 		if acl := d.topo.NetworkACL(h.ifc.subnet.NetworkACLID); acl != nil {
-			h.nacl = policy.EvaluateNetworkACL(acl, h.dir, h.ctPkt)
+			dec := policy.EvaluateNetworkACL(acl, h.dir, pp)
+			h.nacl = &dec
 		}
 	}
-	ids := h.ifc.eni.SecurityGroupIDs
-	if len(ids) == 0 {
-		h.sgSkip = true
-	} else {
+	if ids := h.ifc.eni.SecurityGroupIDs; len(ids) > 0 {
 		groups := make([]*vpc.SecurityGroup, 0, len(ids))
 		for _, id := range ids {
 			if g := d.topo.SecurityGroup(id); g != nil {
 				groups = append(groups, g)
 			}
 		}
-		h.sg = policy.EvaluateSecurityGroups(groups, h.dir, h.ctPkt, d.topo)
-		h.trackedDec = policy.Decision{Verdict: flow.ActionAccept, Layer: policy.LayerSG, ResourceID: strings.Join(ids, ","),
-			Direction: h.dir.String(), Tracked: true,
-			Explanation: "tracked connection: " + h.dir.String() + " allowed as part of an existing connection"}
+		res := policy.EvaluateSecurityGroups(groups, h.dir, pp, d.topo)
+		h.sg = &res
+		h.tracked = h.ifc.trackedDecision(h.dir, ids)
 	}
-	_, h.ctSrcIsA = policy.KeyOf(h.ifc.zone, h.ctPkt)
+	_, h.ctSrcIsA = policy.KeyOf(h.ifc.zone, pp)
+}
+
+// trackedDecision is shared by all hops of an interface and direction.
+func (s *iface) trackedDecision(dir flow.Direction, ids []string) *policy.Decision {
+	key := strings.Join(ids, ",")
+	if t := s.tracked[dir]; t != nil && t.ResourceID == key {
+		return t
+	}
+	t := &policy.Decision{Verdict: flow.ActionAccept, Layer: policy.LayerSG, ResourceID: key,
+		Direction: dir.String(), Tracked: true,
+		Explanation: "tracked connection: " + dir.String() + " allowed as part of an existing connection"}
+	s.tracked[dir] = t
+	return t
 }
 
 func trafficPath(kind vpc.TargetKind, nitro, crossRegion bool) uint8 {
@@ -220,10 +230,11 @@ func (d *Dataplane) resolve(p *Packet, fe *flowEntry, now int64) *flowEntry {
 		fe = &flowEntry{}
 	}
 	*fe = flowEntry{gen: d.gen, cacheable: true, natIdle: int64(d.opts.NATIdleTimeout)}
+	fe.hops = fe.inline[:0:2]
 	src := d.topo.InterfaceByPrivateIP(p.Src)
 	dst := d.topo.InterfaceByPrivateIP(p.Dst)
 	if why := d.notLogged(p, src, dst); why != "" {
-		fe.result = Result{Delivered: true, Reason: ReasonNotLogged, Detail: why}
+		fe.result = &Result{Delivered: true, Reason: ReasonNotLogged, Detail: why}
 		return fe
 	}
 	if src != nil {
@@ -231,8 +242,8 @@ func (d *Dataplane) resolve(p *Packet, fe *flowEntry, now int64) *flowEntry {
 	} else {
 		d.fromOutside(fe, p, now)
 	}
-	for i := 0; i < fe.n; i++ {
-		d.compile(&fe.hops[i])
+	for i := range fe.hops {
+		d.compile(&fe.hops[i], p)
 	}
 	return fe
 }
@@ -240,7 +251,7 @@ func (d *Dataplane) resolve(p *Packet, fe *flowEntry, now int64) *flowEntry {
 func (d *Dataplane) fromInterface(fe *flowEntry, p *Packet, s *iface, now int64) {
 	rt := d.topo.RouteTable(s.subnet.RouteTableID)
 	if rt == nil {
-		fe.result = Result{Reason: ReasonNoRoute, Detail: "subnet " + s.subnet.ID + " has no route table"}
+		fe.result = &Result{Reason: ReasonNoRoute, Detail: "subnet " + s.subnet.ID + " has no route table"}
 		return
 	}
 	route, ok := d.topo.LookupRoute(rt, p.Dst)
@@ -249,11 +260,13 @@ func (d *Dataplane) fromInterface(fe *flowEntry, p *Packet, s *iface, now int64)
 		if ok {
 			detail = fmt.Sprintf("blackhole route %s in %s", routeDest(route), rt.ID)
 		}
-		fe.result = Result{Reason: ReasonNoRoute, Detail: detail}
+		fe.result = &Result{Reason: ReasonNoRoute, Detail: detail}
 		return
 	}
 	eg := d.addHop(fe, p, s, flow.Egress, p.Src, p.Dst, p.SrcPort, p.DstPort)
-	eg.route = fmt.Sprintf("%s: %s -> %s", rt.ID, routeDest(route), route.TargetID)
+	if d.tracing {
+		eg.note = fmt.Sprintf("route %s: %s -> %s", rt.ID, routeDest(route), route.TargetID)
+	}
 	crossRegion := false
 	if route.Kind == vpc.TargetPeering {
 		if pc := d.topo.Peering(route.TargetID); pc != nil {
@@ -268,24 +281,24 @@ func (d *Dataplane) fromInterface(fe *flowEntry, p *Packet, s *iface, now int64)
 		dst := d.topo.InterfaceByPrivateIP(p.Dst)
 		if dst == nil {
 			eg.naclCheck = d.topo.SubnetOf(p.Dst) != s.subnet
-			fe.result = Result{Reason: ReasonNoHost, Detail: fmt.Sprintf("no interface has address %s", p.Dst)}
+			fe.result = &Result{Reason: ReasonNoHost, Detail: fmt.Sprintf("no interface has address %s", p.Dst)}
 			return
 		}
 		ds := d.state[dst.ID]
 		eg.naclCheck = ds.subnet != s.subnet
 		in := d.addHop(fe, p, ds, flow.Ingress, p.Src, p.Dst, p.SrcPort, p.DstPort)
 		in.naclCheck = eg.naclCheck
-		fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID}
+		fe.result = &Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID}
 	case vpc.TargetInterface:
 		ts := d.state[route.TargetID]
 		if ts == nil {
-			fe.result = Result{Reason: ReasonNoRoute, Detail: "route target " + route.TargetID + " is not an interface"}
+			fe.result = &Result{Reason: ReasonNoRoute, Detail: "route target " + route.TargetID + " is not an interface"}
 			return
 		}
 		eg.naclCheck = ts.subnet != s.subnet
 		in := d.addHop(fe, p, ts, flow.Ingress, p.Src, p.Dst, p.SrcPort, p.DstPort)
 		in.naclCheck = eg.naclCheck
-		fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to middlebox " + ts.eni.ID}
+		fe.result = &Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to middlebox " + ts.eni.ID}
 	case vpc.TargetNATGateway:
 		nat := d.topo.NATGateway(route.TargetID)
 		ns := d.state[nat.InterfaceID]
@@ -294,16 +307,16 @@ func (d *Dataplane) fromInterface(fe *flowEntry, p *Packet, s *iface, now int64)
 	case vpc.TargetInternetGateway:
 		pub, ok := publicOf(s.eni, p.Src)
 		if !ok {
-			fe.result = Result{Reason: ReasonNoPublicIP, Detail: fmt.Sprintf("%s has no public IP; the internet gateway drops it", p.Src)}
+			fe.result = &Result{Reason: ReasonNoPublicIP, Detail: fmt.Sprintf("%s has no public IP; the internet gateway drops it", p.Src)}
 			return
 		}
-		if _, inTopo := d.topo.PublicAddress(p.Dst); inTopo && fe.n < maxHops-3 {
+		if _, inTopo := d.topo.PublicAddress(p.Dst); inTopo && len(fe.hops) < maxHops-3 {
 			q := *p
 			q.Src = pub
 			d.fromOutside(fe, &q, now)
 			return
 		}
-		fe.result = Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("to the internet via %s as %s", route.TargetID, pub)}
+		fe.result = &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("to the internet via %s as %s", route.TargetID, pub)}
 	case vpc.TargetPeering:
 		pc := d.topo.Peering(route.TargetID)
 		peer := ""
@@ -313,12 +326,12 @@ func (d *Dataplane) fromInterface(fe *flowEntry, p *Packet, s *iface, now int64)
 		if dst := d.topo.InterfaceByPrivateIP(p.Dst); dst != nil && dst.VPCID == peer {
 			in := d.addHop(fe, p, d.state[dst.ID], flow.Ingress, p.Src, p.Dst, p.SrcPort, p.DstPort)
 			in.naclCheck = true
-			fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID + " via " + route.TargetID}
+			fe.result = &Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID + " via " + route.TargetID}
 			return
 		}
-		fe.result = Result{Delivered: true, Reason: ReasonLeftVPC, Detail: "to peer VPC via " + route.TargetID}
+		fe.result = &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: "to peer VPC via " + route.TargetID}
 	default:
-		fe.result = Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("out via %s %s", route.Kind, route.TargetID)}
+		fe.result = &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("out via %s %s", route.Kind, route.TargetID)}
 	}
 }
 
@@ -353,33 +366,35 @@ func (d *Dataplane) viaNAT(fe *flowEntry, p *Packet, ns *iface, nat *vpc.NATGate
 		route, ok = d.topo.LookupRoute(rt, p.Dst)
 	}
 	if !ok || route.Kind == vpc.TargetBlackhole || route.Kind == vpc.TargetNATGateway {
-		fe.result = Result{Reason: ReasonNoRoute, Detail: fmt.Sprintf("NAT gateway %s has no route to %s", nat.ID, p.Dst)}
+		fe.result = &Result{Reason: ReasonNoRoute, Detail: fmt.Sprintf("NAT gateway %s has no route to %s", nat.ID, p.Dst)}
 		return
 	}
-	in.route = fmt.Sprintf("%s: translate %s:%d -> %s:%d; %s: %s -> %s", nat.ID, p.Src, p.SrcPort, nat.PrivateIP, m.natPort, rt.ID, routeDest(route), route.TargetID)
+	if d.tracing {
+		in.note = fmt.Sprintf("nat %s: translate source %s:%d -> %s:%d; route %s: %s -> %s", nat.ID, p.Src, p.SrcPort, nat.PrivateIP, m.natPort, rt.ID, routeDest(route), route.TargetID)
+	}
 	out := d.addHop(fe, p, ns, flow.Egress, nat.PrivateIP, p.Dst, m.natPort, p.DstPort)
 	out.trafficPath = trafficPath(route.Kind, ns.eni.Nitro, false)
 	out.naclCheck = true
 	switch route.Kind {
 	case vpc.TargetInternetGateway:
 		if nat.Connectivity == "private" || !nat.PublicIP.IsValid() {
-			fe.result = Result{Reason: ReasonNoPublicIP, Detail: "private NAT gateway " + nat.ID + " cannot reach the internet"}
+			fe.result = &Result{Reason: ReasonNoPublicIP, Detail: "private NAT gateway " + nat.ID + " cannot reach the internet"}
 			return
 		}
-		fe.result = Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("to the internet via %s as %s:%d", route.TargetID, nat.PublicIP, m.natPort)}
+		fe.result = &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("to the internet via %s as %s:%d", route.TargetID, nat.PublicIP, m.natPort)}
 	case vpc.TargetLocal:
 		dst := d.topo.InterfaceByPrivateIP(p.Dst)
 		if dst == nil {
-			fe.result = Result{Reason: ReasonNoHost, Detail: fmt.Sprintf("no interface has address %s", p.Dst)}
+			fe.result = &Result{Reason: ReasonNoHost, Detail: fmt.Sprintf("no interface has address %s", p.Dst)}
 			return
 		}
 		ds := d.state[dst.ID]
 		out.naclCheck = ds.subnet != ns.subnet
 		h := d.addHop(fe, p, ds, flow.Ingress, nat.PrivateIP, p.Dst, m.natPort, p.DstPort)
 		h.naclCheck = out.naclCheck
-		fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID}
+		fe.result = &Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID}
 	default:
-		fe.result = Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("out via %s %s", route.Kind, route.TargetID)}
+		fe.result = &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("out via %s %s", route.Kind, route.TargetID)}
 	}
 }
 
@@ -426,7 +441,7 @@ func (d *Dataplane) fromOutside(fe *flowEntry, p *Packet, now int64) {
 	if pub, ok := d.topo.PublicAddress(p.Dst); ok {
 		s := d.state[pub.Interface.ID]
 		if d.topo.InternetGatewayOf(s.eni.VPCID) == nil {
-			fe.result = Result{Reason: ReasonNoRoute, Detail: "VPC " + s.eni.VPCID + " has no internet gateway"}
+			fe.result = &Result{Reason: ReasonNoRoute, Detail: "VPC " + s.eni.VPCID + " has no internet gateway"}
 			return
 		}
 		if s.nat != nil {
@@ -435,16 +450,16 @@ func (d *Dataplane) fromOutside(fe *flowEntry, p *Packet, now int64) {
 		}
 		in := d.addHop(fe, p, s, flow.Ingress, p.Src, pub.Private, p.SrcPort, p.DstPort)
 		in.naclCheck = true
-		fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: fmt.Sprintf("internet gateway maps %s to %s on %s", p.Dst, pub.Private, s.eni.ID)}
+		fe.result = &Result{Delivered: true, Reason: ReasonDelivered, Detail: fmt.Sprintf("internet gateway maps %s to %s on %s", p.Dst, pub.Private, s.eni.ID)}
 		return
 	}
 	if dst := d.topo.InterfaceByPrivateIP(p.Dst); dst != nil {
 		in := d.addHop(fe, p, d.state[dst.ID], flow.Ingress, p.Src, p.Dst, p.SrcPort, p.DstPort)
 		in.naclCheck = true
-		fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID + " from outside the VPC"}
+		fe.result = &Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID + " from outside the VPC"}
 		return
 	}
-	fe.result = Result{Reason: ReasonUnknownSource, Detail: fmt.Sprintf("neither %s nor %s belongs to the topology", p.Src, p.Dst)}
+	fe.result = &Result{Reason: ReasonUnknownSource, Detail: fmt.Sprintf("neither %s nor %s belongs to the topology", p.Src, p.Dst)}
 }
 
 // intoNAT handles a packet from the internet to a NAT gateway's Elastic IP:
@@ -460,12 +475,11 @@ func (d *Dataplane) intoNAT(fe *flowEntry, p *Packet, ns *iface, now int64) {
 	}
 	m := d.natIn[natKey{zone: ns.zone, proto: p.Protocol, a: p.Src, aPort: sport, b: nat.PrivateIP, bPort: dport}]
 	if m == nil || m.dead || now-m.last > int64(d.opts.NATIdleTimeout) {
-		in.fixed = true
-		in.fixedDec = policy.Decision{Verdict: flow.ActionReject, Layer: policy.LayerNAT, ResourceID: nat.ID, Direction: "ingress",
+		in.fixed = &policy.Decision{Verdict: flow.ActionReject, Layer: policy.LayerNAT, ResourceID: nat.ID, Direction: "ingress",
 			Explanation: fmt.Sprintf("no translation for %s from %s to %s:%d (unsolicited inbound traffic is dropped)",
 				vpc.ProtocolName(int16(p.Protocol)), p.Src, p.Dst, p.DstPort)}
 		fe.cacheable = false
-		fe.result = Result{Reason: ReasonRejected, Decision: in.fixedDec, Detail: in.fixedDec.String()}
+		fe.result = &Result{Reason: ReasonRejected, Decision: *in.fixed, Detail: in.fixed.String()}
 		return
 	}
 	fe.nat = m
@@ -473,16 +487,18 @@ func (d *Dataplane) intoNAT(fe *flowEntry, p *Packet, ns *iface, now int64) {
 	if p.Protocol != vpc.ProtoTCP && p.Protocol != vpc.ProtoUDP {
 		insidePort = p.DstPort
 	}
-	in.route = fmt.Sprintf("%s: translate %s:%d -> %s:%d", nat.ID, nat.PublicIP, p.DstPort, m.inside, insidePort)
+	if d.tracing {
+		in.note = fmt.Sprintf("nat %s: translate destination %s:%d -> %s:%d", nat.ID, nat.PublicIP, p.DstPort, m.inside, insidePort)
+	}
 	dst := d.topo.InterfaceByPrivateIP(m.inside)
 	out := d.addHop(fe, p, ns, flow.Egress, p.Src, m.inside, p.SrcPort, insidePort)
 	out.trafficPath = 1
 	out.naclCheck = dst == nil || d.state[dst.ID].subnet != ns.subnet
 	if dst == nil {
-		fe.result = Result{Reason: ReasonNoHost, Detail: fmt.Sprintf("no interface has address %s", m.inside)}
+		fe.result = &Result{Reason: ReasonNoHost, Detail: fmt.Sprintf("no interface has address %s", m.inside)}
 		return
 	}
 	h := d.addHop(fe, p, d.state[dst.ID], flow.Ingress, p.Src, m.inside, p.SrcPort, insidePort)
 	h.naclCheck = out.naclCheck
-	fe.result = Result{Delivered: true, Reason: ReasonDelivered, Detail: "NAT reply delivered to " + dst.ID}
+	fe.result = &Result{Delivered: true, Reason: ReasonDelivered, Detail: "NAT reply delivered to " + dst.ID}
 }
