@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -88,6 +89,7 @@ func newLogsReadCmd() *cobra.Command {
 	var o logsOptions
 	var output string
 	var header bool
+	var cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "read [flags] FILE...",
 		Short: "Print the records of flow log files",
@@ -106,6 +108,17 @@ absent), json (one object per line, AWS field names, null for absent), table.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				args = []string{"-"}
+			}
+			if cpuprofile != "" {
+				pf, err := os.Create(cpuprofile)
+				if err != nil {
+					return err
+				}
+				defer pf.Close()
+				if err := pprof.StartCPUProfile(pf); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			stdout := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<20)
 			defer stdout.Flush()
@@ -146,6 +159,8 @@ absent), json (one object per line, AWS field names, null for absent), table.`,
 	o.bind(cmd)
 	cmd.Flags().StringVarP(&output, "output", "O", "text", "output: text, csv, json or table")
 	cmd.Flags().BoolVar(&header, "header", false, "with --output text, print the header line of field names (as in S3 objects)")
+	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
+	cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
 
