@@ -327,6 +327,7 @@ func pairRoles(recs []flow.Record, idx []int, k pairKey) (client, server endpoin
 	// 3. Traffic in one direction only: the sender initiated.
 	fromA, fromB := false, false
 	var firstA, firstB int64
+	var acceptA, acceptB bool
 	for _, i := range idx {
 		r := &recs[i]
 		src, _ := endpoints(r)
@@ -335,12 +336,22 @@ func pairRoles(recs []flow.Record, idx []int, k pairKey) (client, server endpoin
 				firstA = r.Start
 			}
 			fromA = true
+			acceptA = acceptA || r.Action == flow.ActionAccept
 		} else {
 			if !fromB || r.Start < firstB {
 				firstB = r.Start
 			}
 			fromB = true
+			acceptB = acceptB || r.Action == flow.ActionAccept
 		}
+	}
+	// 3a. Both directions, one only REJECTed: a rejected request never gets
+	// a response, so the accepted direction is the request.
+	if fromA && fromB && acceptA != acceptB {
+		if acceptA {
+			return a, b, "accepted direction", Medium
+		}
+		return b, a, "accepted direction", Medium
 	}
 	if fromA != fromB {
 		if fromA {

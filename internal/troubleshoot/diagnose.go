@@ -351,7 +351,15 @@ func (a *analysis) blocked() []Blocked {
 		}
 		out = append(out, b)
 	}
-	slices.SortStableFunc(out, func(x, y Blocked) int { return y.Records - x.Records })
+	slices.SortStableFunc(out, func(x, y Blocked) int {
+		if hx, hy := x.Fix != nil && x.Fix.Hostile, y.Fix != nil && y.Fix.Hostile; hx != hy {
+			if hx {
+				return 1
+			}
+			return -1
+		}
+		return y.Records - x.Records
+	})
 	return out
 }
 

@@ -40,7 +40,27 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 
 	p.printf("\nBlocked conversations: %d\n", len(r.Blocked))
+	type hostileGroup struct {
+		n       int
+		records int
+		advice  string
+	}
+	hostile := map[string]*hostileGroup{}
+	var hostileOrder []string
 	for i, b := range r.Blocked {
+		if b.Fix != nil && b.Fix.Hostile {
+			// One line per hostile source: its probes stay blocked.
+			k := b.Client.String()
+			g := hostile[k]
+			if g == nil {
+				g = &hostileGroup{advice: b.Fix.Summary}
+				hostile[k] = g
+				hostileOrder = append(hostileOrder, k)
+			}
+			g.n++
+			g.records += b.Records
+			continue
+		}
 		what := "request"
 		if b.Response {
 			what = "response"
@@ -67,6 +87,13 @@ func (r *Report) WriteText(w io.Writer) error {
 					p.printf("   caution: %s\n", f.Caution)
 				}
 			}
+		}
+	}
+	if len(hostileOrder) > 0 {
+		p.printf("\nBlocked traffic that looks hostile (keep it blocked):\n")
+		for _, k := range hostileOrder {
+			g := hostile[k]
+			p.printf("  - %s: %d conversations, %d REJECT records; %s\n", k, g.n, g.records, g.advice)
 		}
 	}
 	writeFindings(p, "ACCEPT but broken", r.Broken)

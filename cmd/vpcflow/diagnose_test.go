@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The fixture under testdata/diagnose is written by
+// `go test ./internal/troubleshoot -run TestAllIncidents -update`: every
+// incident of internal/troubleshoot/testdata/incidents.yaml, seeded into
+// the dataplane, as one S3 object with a header line.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+const (
+	fixtureData = "testdata/diagnose/flowlogs"
+	fixtureTopo = "testdata/diagnose/topology.yaml"
+)
+
+func TestDiagnoseCommand(t *testing.T) {
+	out, err := runCLI(t, "diagnose", "--data", fixtureData, "--topology", fixtureTopo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"decided by: nacl acl-0000000000000pub egress rule * deny",
+		"decided by: sg sg-000000000000000db ingress deny: no ingress rule allows tcp/3306 from 10.0.10.15",
+		"aws ec2 authorize-security-group-ingress --group-id sg-000000000000000db",
+		"203.0.113.66: 39 conversations",
+		"syn-no-synack", "connection-refused", "nat-gateway-other-az", "asymmetric-return-path",
+		"port-scan", "brute-force",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	// Flow logs only: the seed rules, no rule names.
+	out, err = runCLI(t, "diagnose", "--data", fixtureData, "--eni", "eni-0000000000000web1", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Topology bool
+		Blocked  []struct {
+			Interface string `json:"interface_id"`
+			SeedRule  int    `json:"seed_rule"`
+			Suspect   string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	if rep.Topology || len(rep.Blocked) == 0 {
+		t.Fatalf("report: %+v", rep)
+	}
+	for _, b := range rep.Blocked {
+		if b.Interface != "eni-0000000000000web1" {
+			t.Errorf("--eni not applied: %+v", b)
+		}
+	}
+	// Sidecar fields.
+	out, err = runCLI(t, "diagnose", "--data", fixtureData, "--topology", fixtureTopo, "-o", "annotated", "--since", "1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "vpcflow-decision-layer vpcflow-decision-rule\n") || !strings.Contains(out, " sg sg-000000000000000db/ingress/no-rule\n") {
+		t.Errorf("annotated output:\n%s", out)
+	}
+	// Expectations.
+	out, err = runCLI(t, "diagnose", "--data", fixtureData, "--topology", fixtureTopo, "--expect", "10.0.30.5->203.0.113.70:443/tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "no-records") || !strings.Contains(out, "missing-route") {
+		t.Errorf("expectation not reported:\n%s", out)
+	}
+	for _, bad := range [][]string{
+		{"diagnose"},
+		{"diagnose", "--data", fixtureData, "-o", "xml"},
+		{"diagnose", "--data", fixtureData, "--since", "yesterday"},
+		{"diagnose", "--data", fixtureData, "--expect", "nope"},
+		{"diagnose", "--data", "testdata/does-not-exist"},
+	} {
+		if _, err := runCLI(t, bad...); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
+}
+
+func TestWhatIfCommand(t *testing.T) {
+	patch := filepath.Join(t.TempDir(), "patch.yaml")
+	if err := os.WriteFile(patch, []byte(`
+security_groups:
+  - id: sg-00000000000000web
+    revoke_ingress:
+      - {protocol: tcp, ports: 22, cidr: 0.0.0.0/0}
+network_acls:
+  - id: acl-0000000000000pub
+    egress:
+      - {rule: 130, protocol: icmp, icmp_type: 0, icmp_code: -1, cidr: 0.0.0.0/0, action: allow}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "whatif", "--data", fixtureData, "--topology", fixtureTopo, "--patch", patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Accepted, would be REJECTED: 2", "203.0.113.77 -> 10.0.0.10 tcp/22", "Rejected, would be ACCEPTED: 1", "icmp on eni-0000000000000web1 (response-out"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = runCLI(t, "whatif", "--data", fixtureData, "--topology", fixtureTopo, "--least-privilege")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "least_privilege_security_groups:") || !strings.Contains(out, "sg-00000000000000web") {
+		t.Errorf("least privilege:\n%s", out)
+	}
+	if _, err := runCLI(t, "whatif", "--data", fixtureData, "--topology", fixtureTopo); err == nil {
+		t.Error("no --patch nor --least-privilege: no error")
+	}
+}
