@@ -43,7 +43,7 @@ func TestAllIncidents(t *testing.T) {
 	recs := s.records()
 	rep := Diagnose(recs, Options{Topology: s.topo})
 	want := map[string]bool{
-		"eni-00000000000000db1 sg ingress":  false,
+		"eni-00000000000000db1 sg ingress":   false,
 		"eni-0000000000000web1 nacl ingress": false,
 		"eni-0000000000000web1 nacl egress":  false,
 		"eni-0000000000000app1 sg egress":    false,
