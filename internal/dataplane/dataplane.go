@@ -299,7 +299,7 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 	}
 	for i := range fe.hops {
 		h := &fe.hops[i]
-		dec := d.check(h, &p, now)
+		dec := d.check(h, &p, now, nil)
 		if emit != nil {
 			o := &d.obs
 			o.Time = p.Time
@@ -325,23 +325,40 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 
 // check applies the hop's security group and network ACL checks in the
 // order AWS does: NACL then SG inbound, SG then NACL outbound.
-func (d *Dataplane) check(h *hop, p *Packet, now int64) policy.Decision {
-	if h.dir == flow.Ingress && h.nacl != nil && h.nacl.Verdict == flow.ActionReject {
-		return *h.nacl
+// tr, when not nil, receives one Step per check (Explain).
+func (d *Dataplane) check(h *hop, p *Packet, now int64, tr *[]Step) policy.Decision {
+	if h.dir == flow.Ingress && h.nacl != nil {
+		if tr != nil {
+			*tr = append(*tr, stepOf(h, *h.nacl))
+		}
+		if h.nacl.Verdict == flow.ActionReject {
+			return *h.nacl
+		}
 	}
 	if h.fixed != nil {
+		if tr != nil {
+			*tr = append(*tr, stepOf(h, *h.fixed))
+		}
 		return *h.fixed
 	}
 	out := accept
 	if h.sg != nil {
 		dec, ok := d.checkSG(h, p, now)
+		if tr != nil {
+			*tr = append(*tr, stepOf(h, *dec))
+		}
 		if !ok {
 			return *dec
 		}
 		out = dec
 	}
-	if h.dir == flow.Egress && h.nacl != nil && h.nacl.Verdict == flow.ActionReject {
-		return *h.nacl
+	if h.dir == flow.Egress && h.nacl != nil {
+		if tr != nil {
+			*tr = append(*tr, stepOf(h, *h.nacl))
+		}
+		if h.nacl.Verdict == flow.ActionReject {
+			return *h.nacl
+		}
 	}
 	if h.sg == nil && h.nacl != nil {
 		return *h.nacl // no security groups (NAT gateway): the NACL decided

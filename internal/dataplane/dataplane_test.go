@@ -3,6 +3,7 @@ package dataplane
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -419,5 +420,33 @@ func TestBadPacket(t *testing.T) {
 		if _, err := d.Process(p, nil); err == nil {
 			t.Errorf("Process(%+v) = nil error", p)
 		}
+	}
+}
+
+func TestExplain(t *testing.T) {
+	d := newDP(t, load(t, "../vpc/testdata/three-tier.yaml"))
+	ex, err := d.Explain(tcp("10.0.10.15", "203.0.113.80", 42000, 443, 2, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ex.String()
+	for _, want := range []string{
+		"packet tcp 10.0.10.15:42000 -> 203.0.113.80:443",
+		"eni-0a0a00000000000d1  egress  sg   ACCEPT  sg sg-0a990000000000a99 egress allows all to 0.0.0.0/0",
+		"route rtb-0a1a0000000000001: 0.0.0.0/0 -> nat-0a1a1a1a1a1a1a1a1",
+		"eni-0e0a00000000000c1  ingress nacl ACCEPT  nacl acl-0e00000000000000b ingress rule 100 allow",
+		"nat nat-0a1a1a1a1a1a1a1a1: translate source 10.0.10.15:42000 -> 10.0.0.220:42000",
+		"result: delivered (left the VPC)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("explanation lacks %q:\n%s", want, got)
+		}
+	}
+	ex, err = d.Explain(tcp("10.0.0.30", "10.0.20.25", 41000, 5432, 2, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Result.Reason != ReasonRejected || ex.Result.Decision.String() != "nacl acl-0d00000000000000b ingress rule 200 deny" {
+		t.Errorf("bastion to RDS: %+v\n%s", ex.Result, ex)
 	}
 }
