@@ -17,6 +17,7 @@ func newRootCmd() *cobra.Command {
 		newDiagnoseCmd(),
 		newWhatIfCmd(),
 		newLogsCmd(),
+		newFlowLogsCmd(),
 	// subcommands are added here, one line each
 	)
 	return root
