@@ -14,7 +14,10 @@ echo "== go vet"
 go vet ./...
 
 echo "== go test"
-go test -count=1 -timeout 20m ./... 2>&1
+# -artifacts keeps what tests save with t.ArtifactDir (UI screenshots) under
+# test-artifacts/_artifacts/.
+mkdir -p test-artifacts
+go test -count=1 -timeout 20m -artifacts -outputdir "$PWD/test-artifacts" ./... 2>&1
 
 race_pkgs=$(go list ./internal/... | grep -E '/(aggregate|publish|logstore|objstore|flowlog|alarm|api)($|/)' || true)
 if [ -n "$race_pkgs" ]; then

@@ -21,7 +21,7 @@ type Series struct {
 // timeChart draws series over shared time buckets as lines with a light
 // area under the first series.
 func timeChart(times []time.Time, series []Series, width, height int) template.HTML {
-	const padL, padR, padT, padB = 56, 12, 12, 28
+	const padL, padR, padT, padB = 56, 12, 30, 28
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="time series" xmlns="http://www.w3.org/2000/svg">`, width, height)
 	if len(times) == 0 {
@@ -35,6 +35,9 @@ func timeChart(times []time.Time, series []Series, width, height int) template.H
 		}
 	}
 	maxV = niceCeil(maxV)
+	if maxV < 4 {
+		maxV = 4 // counts: keep the four grid steps on whole numbers
+	}
 	pw, ph := float64(width-padL-padR), float64(height-padT-padB)
 	x := func(i int) float64 {
 		if len(times) == 1 {
@@ -64,10 +67,10 @@ func timeChart(times []time.Time, series []Series, width, height int) template.H
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"><title>%s</title></polyline>`, s.Color, strings.Join(pts, " "), template.HTMLEscapeString(s.Name))
 	}
-	// Legend.
-	lx := padL + 8
+	// Legend, above the plot area.
+	lx := padL
 	for _, s := range series {
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text class="legend" x="%d" y="%d">%s</text>`, lx, padT, s.Color, lx+14, padT+9, template.HTMLEscapeString(s.Name))
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text class="legend" x="%d" y="%d">%s</text>`, lx, 6, s.Color, lx+14, 15, template.HTMLEscapeString(s.Name))
 		lx += 14 + 8*len(s.Name) + 16
 	}
 	b.WriteString(`</svg>`)
@@ -112,6 +115,18 @@ func barChart(bars []Bar, color string, width int) template.HTML {
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// bucketWidth picks a round bucket width that splits span into at most
+// about n buckets, so that regular traffic draws as a steady line.
+func bucketWidth(span time.Duration, n int) time.Duration {
+	for _, w := range []time.Duration{time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+		time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour} {
+		if span/w <= time.Duration(n) {
+			return w
+		}
+	}
+	return (span / time.Duration(n)).Truncate(24 * time.Hour)
 }
 
 func niceCeil(v float64) float64 {

@@ -252,9 +252,9 @@ func (ui *UI) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := dashboardData{Range: label, From: from, To: to}
-	const buckets = 60
-	width := max(to.Sub(from)/buckets, time.Minute).Truncate(time.Second)
-	n := int(to.Sub(from)/width) + 1
+	width := bucketWidth(to.Sub(from), 60)
+	origin := from.Truncate(width) // buckets start on round times
+	n := int(to.Sub(origin)/width) + 1
 	if to.Sub(from) <= 0 {
 		n = 0
 	}
@@ -273,7 +273,7 @@ func (ui *UI) dashboard(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Records++
 		d.Bytes += rec.Bytes
-		i := int(time.Unix(rec.Start, 0).Sub(from) / width)
+		i := int(time.Unix(rec.Start, 0).Sub(origin) / width)
 		if i >= 0 && i < n {
 			recs[i]++
 			bytes[i] += float64(rec.Bytes)
@@ -313,7 +313,7 @@ func (ui *UI) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	times := make([]time.Time, n)
 	for i := range times {
-		times[i] = from.Add(time.Duration(i) * width)
+		times[i] = origin.Add(time.Duration(i) * width)
 	}
 	d.TimeChart = timeChart(times, []Series{
 		{Name: "records", Color: "#2b6cb0", Values: recs},
