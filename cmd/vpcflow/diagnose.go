@@ -70,9 +70,6 @@ default format).`,
 				opts.Expect = append(opts.Expect, x)
 			}
 			out := cmd.OutOrStdout()
-			for _, s := range d.Skipped {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s: Parquet objects are not read by diagnose yet\n", s)
-			}
 			switch output {
 			case "text":
 				rep := troubleshoot.Diagnose(d.Records, opts)
