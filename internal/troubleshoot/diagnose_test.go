@@ -81,3 +81,25 @@ func TestDiagnoseTCPFlagsRoles(t *testing.T) {
 	a := &analysis{}
 	_ = a
 }
+
+// Without a topology, "NACL or SG" narrows to the security group when
+// another interface of the same subnet accepted the same traffic: a NACL
+// rule only sees the remote address, protocol and port.
+func TestSiblingNarrowsToSecurityGroup(t *testing.T) {
+	f, err := flow.ParseFormat("${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${subnet-id}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := decodeLines(t, f,
+		"3 123456789012 eni-aaaaaaaaaaaaaaaaa 203.0.113.9 10.0.0.11 50000 22 6 3 180 1700000000 1700000060 ACCEPT OK subnet-0123",
+		"3 123456789012 eni-aaaaaaaaaaaaaaaaa 10.0.0.11 203.0.113.9 22 50000 6 3 180 1700000000 1700000060 ACCEPT OK subnet-0123",
+		"3 123456789012 eni-bbbbbbbbbbbbbbbbb 203.0.113.9 10.0.0.12 50001 22 6 3 180 1700000000 1700000060 REJECT OK subnet-0123",
+	)
+	rep := Diagnose(recs, Options{})
+	if len(rep.Blocked) != 1 {
+		t.Fatalf("blocked %+v", rep.Blocked)
+	}
+	if b := rep.Blocked[0]; b.Interface != "eni-bbbbbbbbbbbbbbbbb" || b.Suspect != SuspectSG || !strings.Contains(b.Reason, "eni-aaaaaaaaaaaaaaaaa") {
+		t.Errorf("blocked = %+v", b)
+	}
+}
