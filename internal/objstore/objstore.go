@@ -19,6 +19,8 @@ var (
 	ErrNoSuchKey    = errors.New("the specified key does not exist")
 	ErrAccessDenied = errors.New("access denied")
 	ErrInvalidKey   = errors.New("invalid object key")
+	// ErrRateLimited is S3 throttling (SlowDown, 503).
+	ErrRateLimited = errors.New("rate limited")
 )
 
 // Error describes a failed operation. It unwraps to both the sentinel (if

@@ -109,6 +109,8 @@ func mapErr(op, bucket, key string, err error) error {
 			e.Kind = ErrNoSuchBucket
 		case "NoSuchKey", "NotFound":
 			e.Kind = ErrNoSuchKey
+		case "SlowDown", "Throttling", "ThrottlingException", "TooManyRequests", "RequestLimitExceeded":
+			e.Kind = ErrRateLimited
 		case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled",
 			"AccountProblem", "InvalidSecurity", "ExpiredToken", "InvalidToken", "Forbidden",
 			"XAdminUserNotFound": // versitygw: unknown access key id (HTTP 404)
@@ -121,6 +123,8 @@ func mapErr(op, bucket, key string, err error) error {
 			switch hs.HTTPStatusCode() {
 			case http.StatusForbidden, http.StatusUnauthorized:
 				e.Kind = ErrAccessDenied
+			case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+				e.Kind = ErrRateLimited
 			case http.StatusNotFound:
 				if key == "" {
 					e.Kind = ErrNoSuchBucket
