@@ -268,7 +268,7 @@ func (s *Store) Append(ctx context.Context, events []Event) error {
 			ingest = max(ingest, e.IngestionTime)
 		}
 		pl = append(pl, placed{off: s.actSize + int64(start) + frameLen, length: int32(len(buf) - start - frameLen),
-			h: blockHeader{group: k.g, stream: k.s, minTs: evs[0].Timestamp, maxTs: evs[len(evs)-1].Timestamp, count: len(evs)},
+			h:      blockHeader{group: k.g, stream: k.s, minTs: evs[0].Timestamp, maxTs: evs[len(evs)-1].Timestamp, count: len(evs)},
 			ingest: ingest})
 	}
 	if _, err := s.active.WriteAt(buf, s.actSize); err != nil {

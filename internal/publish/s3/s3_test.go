@@ -424,7 +424,7 @@ func TestRestartDeliversSpool(t *testing.T) {
 	d := newDest(t, fs, spoolDir, nil)
 	recs := makeRecords(0, 300, t0, 3*time.Second)
 	must(t, d.Deliver(t.Context(), publish.Batch{Records: recs[:100], Now: t0.Add(20 * time.Minute)})) // sealed at once
-	must(t, d.Deliver(t.Context(), publish.Batch{Records: recs[100:], Now: t0.Add(5 * time.Minute)}))   // partly still open
+	must(t, d.Deliver(t.Context(), publish.Batch{Records: recs[100:], Now: t0.Add(5 * time.Minute)}))  // partly still open
 	d.Close()
 
 	d2 := newDest(t, st, spoolDir, nil)
