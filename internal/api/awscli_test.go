@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -89,7 +88,7 @@ func TestAWSCLI(t *testing.T) {
 	}
 	owned := func(string) string { return topo.AccountID }
 	srv, err := New(Config{Credentials: []sigv4.Credential{cred}, Region: "us-east-1"}, Deps{
-		EC2:  multiEC2{&VPCActions{Mu: &sync.Mutex{}, Topo: topo}, &FlowLogActions{Service: flSvc, Account: topo.AccountID}},
+		EC2:  multiEC2{&VPCActions{With: LockedTopology(topo)}, &FlowLogActions{Service: flSvc, Account: topo.AccountID}},
 		Logs: &LogsActions{Store: st, Owner: owned, Region: "us-east-1", Queries: fakeQueries{}},
 		S3:   NewLocalS3(filepath.Join(dataDir, "s3"), owned),
 	})

@@ -18,12 +18,22 @@ import (
 // security group and network ACL changes to it, so that a user can change
 // rules live and watch the flow logs change.
 type VPCActions struct {
-	// Mu serialises access to Topo with the dataplane that reads it.
-	Mu   sync.Locker
-	Topo *vpc.Topology
-	// Changed is called after a successful mutation (for example to let the
-	// dataplane recompile); may be nil.
+	// With runs fn on the topology, serialised with the dataplane that
+	// reads it (dataplane.Dataplane.Mutate).
+	With func(fn func(t *vpc.Topology) error) error
+	// Changed is called after a successful mutation; may be nil.
 	Changed func()
+}
+
+// LockedTopology serialises access to a topology with a mutex, for a
+// VPCActions without a dataplane.
+func LockedTopology(t *vpc.Topology) func(fn func(*vpc.Topology) error) error {
+	var mu sync.Mutex
+	return func(fn func(*vpc.Topology) error) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return fn(t)
+	}
 }
 
 // Actions lists the EC2 actions VPCActions handles.
@@ -35,30 +45,42 @@ func (a *VPCActions) Actions() []string {
 }
 
 // EC2Action implements EC2Backend.
-func (a *VPCActions) EC2Action(r *http.Request, account, action string, p Params) (any, error) {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
-	t := a.Topo
+func (a *VPCActions) EC2Action(r *http.Request, account, action string, p Params) (out any, err error) {
+	err = a.With(func(t *vpc.Topology) error {
+		out, err = a.action(t, RequestID(r), account, action, p)
+		return err
+	})
+	if err == nil && a.Changed != nil && isMutation(action) {
+		a.Changed()
+	}
+	return out, err
+}
+
+// isMutation reports whether an action changes rules.
+func isMutation(action string) bool {
+	return strings.HasPrefix(action, "Authorize") || strings.HasPrefix(action, "Revoke") || strings.HasSuffix(action, "NetworkAclEntry")
+}
+
+func (a *VPCActions) action(t *vpc.Topology, rid, account, action string, p Params) (any, error) {
 	// A key of another account sees an empty network.
 	visible := account == t.AccountID
-	rid := RequestID(r)
 	switch action {
 	case "DescribeVpcs":
-		return a.describeVpcs(rid, visible, p)
+		return a.describeVpcs(t, rid, visible, p)
 	case "DescribeSubnets":
-		return a.describeSubnets(rid, visible, p)
+		return a.describeSubnets(t, rid, visible, p)
 	case "DescribeSecurityGroups":
-		return a.describeSecurityGroups(rid, visible, p)
+		return a.describeSecurityGroups(t, rid, visible, p)
 	case "DescribeNetworkAcls":
-		return a.describeNetworkAcls(rid, visible, p)
+		return a.describeNetworkAcls(t, rid, visible, p)
 	case "DescribeNetworkInterfaces":
-		return a.describeNetworkInterfaces(rid, visible, p)
+		return a.describeNetworkInterfaces(t, rid, visible, p)
 	case "DescribeRouteTables":
-		return a.describeRouteTables(rid, visible, p)
+		return a.describeRouteTables(t, rid, visible, p)
 	case "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress":
-		return a.changeSecurityGroup(rid, visible, action, p)
+		return a.changeSecurityGroup(t, rid, visible, action, p)
 	case "CreateNetworkAclEntry", "ReplaceNetworkAclEntry", "DeleteNetworkAclEntry":
-		return a.changeNetworkACL(rid, visible, action, p)
+		return a.changeNetworkACL(t, rid, visible, action, p)
 	}
 	return nil, errInvalidAction(action)
 }
@@ -185,8 +207,7 @@ func assocID(kind, id string, i int) string {
 	return fmt.Sprintf("%s-%s%d", kind, suffix, i)
 }
 
-func (a *VPCActions) describeVpcs(rid string, visible bool, p Params) (any, error) {
-	t := a.Topo
+func (a *VPCActions) describeVpcs(t *vpc.Topology, rid string, visible bool, p Params) (any, error) {
 	ids, err := selectIDs(p, "VpcId", "InvalidVpcID.NotFound", "vpc ID", func(id string) bool { return t.VPC(id) != nil }, visible)
 	if err != nil {
 		return nil, err
@@ -266,8 +287,7 @@ type subnetXML struct {
 	Tags         []tagXML       `xml:"tagSet>item,omitempty"`
 }
 
-func (a *VPCActions) describeSubnets(rid string, visible bool, p Params) (any, error) {
-	t := a.Topo
+func (a *VPCActions) describeSubnets(t *vpc.Topology, rid string, visible bool, p Params) (any, error) {
 	ids, err := selectIDs(p, "SubnetId", "InvalidSubnetID.NotFound", "subnet ID", func(id string) bool { return t.Subnet(id) != nil }, visible)
 	if err != nil {
 		return nil, err
@@ -399,8 +419,7 @@ func permXML(account string, r vpc.SGRule) ipPermXML {
 	return x
 }
 
-func (a *VPCActions) describeSecurityGroups(rid string, visible bool, p Params) (any, error) {
-	t := a.Topo
+func (a *VPCActions) describeSecurityGroups(t *vpc.Topology, rid string, visible bool, p Params) (any, error) {
 	ids, err := selectIDs(p, "GroupId", "InvalidGroup.NotFound", "security group", func(id string) bool { return t.SecurityGroup(id) != nil }, visible)
 	if err != nil {
 		return nil, err
@@ -517,8 +536,7 @@ func starEntries(hasIPv6 bool, egress bool) []aclEntryXML {
 	return out
 }
 
-func (a *VPCActions) describeNetworkAcls(rid string, visible bool, p Params) (any, error) {
-	t := a.Topo
+func (a *VPCActions) describeNetworkAcls(t *vpc.Topology, rid string, visible bool, p Params) (any, error) {
 	ids, err := selectIDs(p, "NetworkAclId", "InvalidNetworkAclID.NotFound", "network ACL", func(id string) bool { return t.NetworkACL(id) != nil }, visible)
 	if err != nil {
 		return nil, err
@@ -613,8 +631,7 @@ type rtbXML struct {
 	Tags    []tagXML      `xml:"tagSet>item,omitempty"`
 }
 
-func (a *VPCActions) describeRouteTables(rid string, visible bool, p Params) (any, error) {
-	t := a.Topo
+func (a *VPCActions) describeRouteTables(t *vpc.Topology, rid string, visible bool, p Params) (any, error) {
 	ids, err := selectIDs(p, "RouteTableId", "InvalidRouteTableID.NotFound", "route table ID", func(id string) bool { return t.RouteTable(id) != nil }, visible)
 	if err != nil {
 		return nil, err
@@ -746,8 +763,7 @@ type eniXML struct {
 	Tags             []tagXML       `xml:"tagSet>item,omitempty"`
 }
 
-func (a *VPCActions) describeNetworkInterfaces(rid string, visible bool, p Params) (any, error) {
-	t := a.Topo
+func (a *VPCActions) describeNetworkInterfaces(t *vpc.Topology, rid string, visible bool, p Params) (any, error) {
 	ids, err := selectIDs(p, "NetworkInterfaceId", "InvalidNetworkInterfaceID.NotFound", "network interface", func(id string) bool { return t.Interface(id) != nil }, visible)
 	if err != nil {
 		return nil, err
@@ -970,8 +986,7 @@ func parseAPIProtocol(s string) (int16, error) {
 	return int16(n), nil
 }
 
-func (a *VPCActions) changeSecurityGroup(rid string, visible bool, action string, p Params) (any, error) {
-	t := a.Topo
+func (a *VPCActions) changeSecurityGroup(t *vpc.Topology, rid string, visible bool, action string, p Params) (any, error) {
 	id := p.Get("GroupId")
 	if id == "" {
 		return nil, &Error{Status: http.StatusBadRequest, Code: "MissingParameter", Message: "The request must contain the parameter GroupId."}
@@ -996,12 +1011,10 @@ func (a *VPCActions) changeSecurityGroup(rid string, visible bool, action string
 	if err != nil {
 		return nil, mutationError(err, action)
 	}
-	a.changed()
 	return okResponse(action, rid), nil
 }
 
-func (a *VPCActions) changeNetworkACL(rid string, visible bool, action string, p Params) (any, error) {
-	t := a.Topo
+func (a *VPCActions) changeNetworkACL(t *vpc.Topology, rid string, visible bool, action string, p Params) (any, error) {
 	id := p.Get("NetworkAclId")
 	if !visible || id == "" || t.NetworkACL(id) == nil {
 		return nil, notFound("InvalidNetworkAclID.NotFound", "network ACL", id)
@@ -1018,7 +1031,6 @@ func (a *VPCActions) changeNetworkACL(rid string, visible bool, action string, p
 		if err := t.DeleteNetworkACLEntry(id, egress, num); err != nil {
 			return nil, mutationError(err, action)
 		}
-		a.changed()
 		return okResponse(action, rid), nil
 	}
 	proto, err := parseAPIProtocol(p.Get("Protocol"))
@@ -1066,14 +1078,7 @@ func (a *VPCActions) changeNetworkACL(rid string, visible bool, action string, p
 	if err != nil {
 		return nil, mutationError(err, action)
 	}
-	a.changed()
 	return okResponse(action, rid), nil
-}
-
-func (a *VPCActions) changed() {
-	if a.Changed != nil {
-		a.Changed()
-	}
 }
 
 // mutationError maps the model's errors to EC2 codes.

@@ -4,7 +4,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +20,7 @@ func newVPCServer(t *testing.T) (*httptest.Server, *vpc.Topology, *int) {
 	changes := 0
 	owner := sigv4.Credential{AccessKeyID: "AKIAOWNER", SecretAccessKey: "s", AccountID: topo.AccountID}
 	srv, err := New(Config{Credentials: []sigv4.Credential{owner, keyB}},
-		Deps{Now: func() time.Time { return testNow }, EC2: &VPCActions{Mu: &sync.Mutex{}, Topo: topo, Changed: func() { changes++ }}})
+		Deps{Now: func() time.Time { return testNow }, EC2: &VPCActions{With: LockedTopology(topo), Changed: func() { changes++ }}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func NewLocalS3(root string, owner func(bucket string) string) *LocalS3 {
 }
 
 func validBucket(name string) bool {
-	if len(name) < 3 || len(name) > 63 {
+	if len(name) < 3 || len(name) > 63 || !isAlnum(name[0]) || !isAlnum(name[len(name)-1]) {
 		return false
 	}
 	for _, c := range name {
@@ -52,6 +52,8 @@ func validBucket(name string) bool {
 	}
 	return true
 }
+
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
 // validKey rejects keys that cannot name a file under the bucket: empty
 // segments, "." and "..", and NUL bytes.
