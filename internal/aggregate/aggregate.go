@@ -13,6 +13,7 @@
 package aggregate
 
 import (
+	"bytes"
 	"cmp"
 	"container/heap"
 	"log/slog"
@@ -49,13 +50,19 @@ type Stats struct {
 
 // flowKey is the aggregation key inside one interface's window (spec §3,
 // inferred): direction, protocol, packet-level addresses, ports, action.
+// It is 40 bytes of plain memory (addresses as 16 bytes, IPv4 mapped, no
+// padding), so the map hashes and compares it with memhash/memequal.
 type flowKey struct {
-	src, dst     netip.Addr
+	src, dst     [16]byte
 	sport, dport uint16
 	proto        uint8
 	dir          flow.Direction
 	action       flow.Action
+	_            uint8 // explicit padding, always zero
 }
+
+func (k *flowKey) srcAddr() netip.Addr { return netip.AddrFrom16(k.src).Unmap() }
+func (k *flowKey) dstAddr() netip.Addr { return netip.AddrFrom16(k.dst).Unmap() }
 
 // entry is one flow of a window.
 type entry struct {
@@ -255,8 +262,8 @@ func (a *Aggregator) Add(obs *Observation) {
 		return
 	}
 	k := flowKey{
-		src:    pktAddr(obs.PktSrcAddr, obs.SrcAddr),
-		dst:    pktAddr(obs.PktDstAddr, obs.DstAddr),
+		src:    pktAddr(obs.PktSrcAddr, obs.SrcAddr).As16(),
+		dst:    pktAddr(obs.PktDstAddr, obs.DstAddr).As16(),
 		sport:  obs.SrcPort,
 		dport:  obs.DstPort,
 		proto:  obs.Protocol,
@@ -398,10 +405,10 @@ func compareEntries(x, y *entry) int {
 	if c := cmp.Compare(a.proto, b.proto); c != 0 {
 		return c
 	}
-	if c := a.src.Compare(b.src); c != 0 {
+	if c := bytes.Compare(a.src[:], b.src[:]); c != 0 {
 		return c
 	}
-	if c := a.dst.Compare(b.dst); c != 0 {
+	if c := bytes.Compare(a.dst[:], b.dst[:]); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(a.sport, b.sport); c != 0 {

@@ -71,8 +71,9 @@ func (a *Aggregator) appendOK(st *eniState, en *entry) {
 	r := a.appendInterface(st)
 	o := &en.obs
 	k := &en.key
-	a.setAddr(r, flow.FieldSrcAddr, pktAddr(o.SrcAddr, k.src))
-	a.setAddr(r, flow.FieldDstAddr, pktAddr(o.DstAddr, k.dst))
+	src, dst := k.srcAddr(), k.dstAddr()
+	a.setAddr(r, flow.FieldSrcAddr, pktAddr(o.SrcAddr, src))
+	a.setAddr(r, flow.FieldDstAddr, pktAddr(o.DstAddr, dst))
 	a.setInt(r, flow.FieldSrcPort, int64(k.sport))
 	a.setInt(r, flow.FieldDstPort, int64(k.dport))
 	a.setInt(r, flow.FieldProtocol, int64(k.proto))
@@ -87,13 +88,13 @@ func (a *Aggregator) appendOK(st *eniState, en *entry) {
 		r.SetLogStatus(flow.StatusOK)
 	}
 	a.setInt(r, flow.FieldTCPFlags, int64(en.flags))
-	if k.src.Is4() {
+	if src.Is4() {
 		a.setString(r, flow.FieldType, "IPv4")
 	} else {
 		a.setString(r, flow.FieldType, "IPv6")
 	}
-	a.setAddr(r, flow.FieldPktSrcAddr, k.src)
-	a.setAddr(r, flow.FieldPktDstAddr, k.dst)
+	a.setAddr(r, flow.FieldPktSrcAddr, src)
+	a.setAddr(r, flow.FieldPktDstAddr, dst)
 	a.setString(r, flow.FieldPktSrcAWSService, o.PktSrcAWSService)
 	a.setString(r, flow.FieldPktDstAWSService, o.PktDstAWSService)
 	if a.has(flow.FieldFlowDirection) {
