@@ -36,7 +36,8 @@ type compiler struct {
 	byName     map[string]int
 	discovered map[string]symbol
 	ntok       int
-	accountTok int // token index of account-id, -1 if not in the format
+	accountTok int               // token index of account-id, -1 if not in the format
+	aggCols    map[string]string // printed aggregation → column, after stats
 }
 
 // DiscoveredName is the Logs Insights name of a flow log field (spec §9.2:
@@ -74,7 +75,7 @@ func DiscoveredName(id flow.FieldID) string {
 }
 
 func newCompiler(f flow.Format) *compiler {
-	c := &compiler{byName: map[string]int{}, discovered: map[string]symbol{}, ntok: f.Len(), accountTok: f.Index(flow.FieldAccountID)}
+	c := &compiler{byName: map[string]int{}, discovered: map[string]symbol{}, aggCols: map[string]string{}, ntok: f.Len(), accountTok: f.Index(flow.FieldAccountID)}
 	for i, id := range f.Fields() {
 		k := id.Info().Kind
 		c.discovered[DiscoveredName(id)] = symbol{src: srcToken, tok: i, numeric: k == flow.KindInt32 || k == flow.KindInt64}
@@ -140,6 +141,11 @@ func (c *compiler) compile(e Expr) (evalFn, error) {
 		return c.compileIn(e)
 	case *Call:
 		if functions[e.Name].agg {
+			// a column of an earlier stats, such as count(*) in
+			// `stats count(*) by x | sort count(*) desc`
+			if name, ok := c.aggCols[exprString(e)]; ok {
+				return c.field(name), nil
+			}
 			return nil, fmt.Errorf("%s() is an aggregation and can only be used in stats", e.Name)
 		}
 		return c.compileCall(e)

@@ -497,6 +497,9 @@ func (c *compiler) compileStats(cmd *StatsCmd) (*statsStage, error) {
 		s.aggs = append(s.aggs, a)
 		s.aggSlots = append(s.aggSlots, c.slot(it.Name()))
 	}
+	for _, it := range cmd.Aggs {
+		c.aggCols[exprString(it.Expr)] = it.Name()
+	}
 	s.nslots = func() int { return len(c.syms) }
 	return s, nil
 }

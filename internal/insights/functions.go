@@ -149,6 +149,7 @@ func hasAgg(e Expr) bool {
 // check validates the placement of aggregations: stats items must be one
 // aggregation each, and aggregations appear nowhere else.
 func check(q *Query) error {
+	aggCols := map[string]bool{} // aggregations computed by an earlier stats
 	for _, c := range q.Commands {
 		var exprs []Expr
 		switch c := c.(type) {
@@ -185,7 +186,7 @@ func check(q *Query) error {
 		for _, e := range exprs {
 			var agg *Call
 			walk(e, func(x Expr) {
-				if c, ok := isAggCall(x); ok && agg == nil {
+				if c, ok := isAggCall(x); ok && agg == nil && !aggCols[exprString(c)] {
 					agg = c
 				}
 			})
@@ -193,6 +194,11 @@ func check(q *Query) error {
 				line, col := position(q.src, agg.pos)
 				return &ParseError{Line: line, Column: col, Offset: agg.pos,
 					Msg: fmt.Sprintf("%s() is an aggregation and is only allowed in stats, not in %s", agg.Name, c.Name())}
+			}
+		}
+		if sc, ok := c.(*StatsCmd); ok {
+			for _, it := range sc.Aggs {
+				aggCols[exprString(it.Expr)] = true
 			}
 		}
 	}
@@ -609,3 +615,9 @@ type posError struct {
 }
 
 func (e *posError) Error() string { return e.msg }
+
+func exprString(e Expr) string {
+	var b strings.Builder
+	e.print(&b)
+	return b.String()
+}
