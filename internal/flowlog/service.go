@@ -304,6 +304,9 @@ func (s *Service) ObserveBatch(obs []dataplane.Observation) {
 
 func (s *Service) observe(obs *dataplane.Observation) {
 	e := obs.Interface
+	if e == nil {
+		return // not seen at an interface: nothing to log
+	}
 	rs, ok := s.routes[e]
 	if !ok {
 		for _, r := range s.order {
