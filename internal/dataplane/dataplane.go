@@ -99,6 +99,10 @@ type Result struct {
 	Decision policy.Decision
 	// Detail is a short human explanation (route used, missing mapping...).
 	Detail string
+	// PublicSrc is the source address and port the packet had when it left
+	// through an internet gateway (public or Elastic IP, NAT gateway port):
+	// where the internet sends the reply.
+	PublicSrc netip.AddrPort
 }
 
 // Options tune the dataplane.

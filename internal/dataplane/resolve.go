@@ -316,7 +316,8 @@ func (d *Dataplane) fromInterface(fe *flowEntry, p *Packet, s *iface, now int64)
 			d.fromOutside(fe, &q, now)
 			return
 		}
-		fe.result = &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("to the internet via %s as %s", route.TargetID, pub)}
+		fe.result = &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("to the internet via %s as %s", route.TargetID, pub),
+			PublicSrc: netip.AddrPortFrom(pub, p.SrcPort)}
 	case vpc.TargetPeering:
 		pc := d.topo.Peering(route.TargetID)
 		peer := ""
@@ -381,7 +382,8 @@ func (d *Dataplane) viaNAT(fe *flowEntry, p *Packet, ns *iface, nat *vpc.NATGate
 			fe.result = &Result{Reason: ReasonNoPublicIP, Detail: "private NAT gateway " + nat.ID + " cannot reach the internet"}
 			return
 		}
-		fe.result = &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("to the internet via %s as %s:%d", route.TargetID, nat.PublicIP, m.natPort)}
+		fe.result = &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("to the internet via %s as %s:%d", route.TargetID, nat.PublicIP, m.natPort),
+			PublicSrc: netip.AddrPortFrom(nat.PublicIP, m.natPort)}
 	case vpc.TargetLocal:
 		dst := d.topo.InterfaceByPrivateIP(p.Dst)
 		if dst == nil {
