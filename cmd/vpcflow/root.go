@@ -17,7 +17,11 @@ func newRootCmd() *cobra.Command {
 		newDiagnoseCmd(),
 		newWhatIfCmd(),
 		newLogsCmd(),
+		newServeCmd(),
 		newFlowLogsCmd(),
+		newQueryCmd(),
+		newTopCmd(),
+		newAlarmsCmd(),
 	// subcommands are added here, one line each
 	)
 	return root

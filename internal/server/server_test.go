@@ -1,0 +1,112 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"vpcflow/internal/sigv4"
+)
+
+func TestConfig(t *testing.T) {
+	cfg, err := LoadConfig("testdata/serve.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Speed != 60 || len(cfg.Credentials) != 1 || !cfg.UI.Open {
+		t.Errorf("config = %+v", cfg)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("listen: 0.0.0.0:80\nui:\n  open: true\nspeeed: 2\n"), 0o644)
+	if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), "[4:1]") || !strings.Contains(err.Error(), "speeed") {
+		t.Errorf("unknown key: %v", err)
+	}
+	os.WriteFile(bad, []byte("listen: 0.0.0.0:80\nui:\n  open: true\n"), 0o644)
+	if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+		t.Errorf("open UI on a public address: %v", err)
+	}
+}
+
+// TestServe runs the server on loopback at 3600x, talks to it, stops it,
+// and checks that shutdown published what was captured.
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.Listen, cfg.DataDir, cfg.Speed = "127.0.0.1:0", dir, 3600
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	var creds []sigv4.Credential
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, cfg, Deps{Ready: func(addr string, c []sigv4.Credential) { creds = c; ready <- addr }})
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("server did not start")
+	}
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("healthz: %d %q", code, body)
+	}
+	req, _ := http.NewRequest("POST", "http://"+addr+"/", strings.NewReader("Action=DescribeFlowLogs&Version=2016-11-15"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	sigv4.Sign(req, creds[0], "us-east-1", "ec2", time.Now())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Count(string(body), "<flowLogId>") != 2 {
+		t.Errorf("DescribeFlowLogs: %d %s", resp.StatusCode, body)
+	}
+	time.Sleep(3 * time.Second) // three simulated hours
+	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "vpcflow_traffic_packets_total") {
+		t.Errorf("metrics: %d", code)
+	}
+	if code, body := get("/ui/topology"); code != 200 || !strings.Contains(body, "vpc-0a1b2c3d4e5f60718") {
+		t.Errorf("ui: %d", code)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run returned %v", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("shutdown did not finish")
+	}
+	var objects int
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".log.gz") && strings.Contains(p, "AWSLogs") {
+			objects++
+		}
+		return nil
+	})
+	if objects == 0 {
+		t.Error("no S3 objects published by shutdown")
+	}
+	src := newObjectRecords(dir, "cloudwatch-logs")
+	first, last, err := src.Span(context.Background())
+	if err != nil || first.IsZero() || !last.After(first) {
+		t.Errorf("records span %v..%v: %v", first, last, err)
+	}
+}
