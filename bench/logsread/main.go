@@ -74,28 +74,44 @@ func run(file string, lines int, seed uint64, genOnly bool, runs, threads int) e
 	fmt.Printf("machine: %d CPUs; threads: %d\n", numCPU(), threads)
 	fmt.Printf("vpcflow: GOMAXPROCS=%d %s > /dev/null\n", threads, strings.Join(ours.Args, " "))
 	fmt.Printf("duckdb:  %s  (COPY (SELECT * FROM read_csv(...)) TO '/dev/null' (FORMAT csv))\n", strings.Join(theirs.Args, " "))
-	var tv, td []time.Duration
+	var tv, td, cv, cd []time.Duration
 	for i := range runs {
-		d, _, err := timeCmd(ours, devnull)
+		d, cpu, _, err := timeCmd(ours, devnull)
 		if err != nil {
 			return fmt.Errorf("vpcflow: %w", err)
 		}
-		tv = append(tv, d)
-		d2, out, err := timeCmd(theirs, nil)
+		tv, cv = append(tv, d), append(cv, cpu)
+		d2, cpu2, out, err := timeCmd(theirs, nil)
 		if err != nil {
 			return fmt.Errorf("duckdb: %w", err)
 		}
-		td = append(td, d2)
-		fmt.Printf("run %d: vpcflow %v, duckdb %v (%s rows)\n", i+1, d.Round(time.Millisecond), d2.Round(time.Millisecond), strings.TrimSpace(out))
+		td, cd = append(td, d2), append(cd, cpu2)
+		fmt.Printf("run %d: vpcflow %v wall %v cpu, duckdb %v wall %v cpu (%s rows); load %s\n", i+1,
+			d.Round(time.Millisecond), cpu.Round(time.Millisecond), d2.Round(time.Millisecond), cpu2.Round(time.Millisecond),
+			strings.TrimSpace(out), loadavg())
 	}
 	mv, md := median(tv), median(td)
-	fmt.Printf("median: vpcflow %v (%.0f ns/line), duckdb %v (%.0f ns/line); duckdb/vpcflow = %.2fx\n",
+	fmt.Printf("median wall: vpcflow %v (%.0f ns/line), duckdb %v (%.0f ns/line); duckdb/vpcflow = %.2fx\n",
 		mv.Round(time.Millisecond), float64(mv.Nanoseconds())/float64(lines),
 		md.Round(time.Millisecond), float64(md.Nanoseconds())/float64(lines), float64(md)/float64(mv))
+	mcv, mcd := median(cv), median(cd)
+	fmt.Printf("median cpu (user+sys): vpcflow %v, duckdb %v; duckdb/vpcflow = %.2fx\n",
+		mcv.Round(time.Millisecond), mcd.Round(time.Millisecond), float64(mcd)/float64(mcv))
 	return nil
 }
 
-func timeCmd(c *exec.Cmd, stdout *os.File) (time.Duration, string, error) {
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 1 {
+		return "?"
+	}
+	return f[0]
+}
+
+// timeCmd runs a copy of c and returns its wall time, its CPU time
+// (user+sys) and its standard output (unless stdout is given).
+func timeCmd(c *exec.Cmd, stdout *os.File) (time.Duration, time.Duration, string, error) {
 	cmd := exec.Command(c.Path, c.Args[1:]...)
 	cmd.Env = c.Env
 	var out strings.Builder
@@ -106,8 +122,12 @@ func timeCmd(c *exec.Cmd, stdout *os.File) (time.Duration, string, error) {
 	}
 	cmd.Stderr = os.Stderr
 	t := time.Now()
-	err := cmd.Run()
-	return time.Since(t), out.String(), err
+	if err := cmd.Run(); err != nil {
+		return 0, 0, "", err
+	}
+	wall := time.Since(t)
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return wall, cpu, out.String(), nil
 }
 
 func median(d []time.Duration) time.Duration {

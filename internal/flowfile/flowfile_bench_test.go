@@ -64,3 +64,27 @@ func BenchmarkReader(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(lines), "ns/line")
 }
+
+// BenchmarkParquetWrite measures NewParquetWriter; one op is one record.
+func BenchmarkParquetWrite(b *testing.B) {
+	plain, _ := benchInput(b, 1000)
+	recs, f, _, err := ReadAll(bytes.NewReader(plain), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pw, err := NewParquetWriter(io.Discard, f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := pw.Write(&recs[i%len(recs)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	if err := pw.Close(); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -347,3 +347,40 @@ func TestTableWriter(t *testing.T) {
 		t.Errorf("table:\n%s", out.String())
 	}
 }
+
+func TestParquetManyBatches(t *testing.T) {
+	// More records than one write batch, with distinct strings, to check
+	// that batch buffers are reused safely.
+	f, _ := flow.ParseFormat("${interface-id} ${srcaddr} ${packets} ${vpc-id}")
+	var want []flow.Record
+	var buf bytes.Buffer
+	pw, _ := NewParquetWriter(&buf, f)
+	for i := range 3*parquetBatch + 17 {
+		r, err := flow.DecodeLine(f, fmt.Sprintf("eni-%08d 10.%d.%d.1 %d vpc-%x", i, i/256%256, i%256, i, i*7919))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%5 == 0 {
+			r.Clear(flow.FieldVPCID)
+		}
+		want = append(want, r)
+		if err := pw.Write(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _, err := ReadAll(bytes.NewReader(buf.Bytes()), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read %d records, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if a, b := flow.Text(f, &got[i]), flow.Text(f, &want[i]); a != b {
+			t.Fatalf("record %d: %q, want %q", i, a, b)
+		}
+	}
+}

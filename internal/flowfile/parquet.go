@@ -58,6 +58,9 @@ func ParquetSchema(f flow.Format) *parquet.Schema {
 // parquetBatch is how many rows are buffered before they go to the writer.
 const parquetBatch = 1024
 
+// parquetRowGroup bounds row groups, the unit readers parallelise on.
+const parquetRowGroup = 1 << 20
+
 // ParquetWriter writes records as a Parquet object with AWS's schema and
 // gzip compression inside the file (spec §5.1, §10.4).
 type ParquetWriter struct {
@@ -65,9 +68,9 @@ type ParquetWriter struct {
 	w    *parquet.Writer
 	rows []parquet.Row
 	n    int
-	vals []parquet.Value // backing store of rows
-	buf  []byte
-	err  error
+	vals  []parquet.Value // backing store of rows
+	arena []byte          // string values of the batch
+	err   error
 }
 
 // NewParquetWriter starts a Parquet object of format f on w. Close must be
@@ -80,6 +83,7 @@ func NewParquetWriter(w io.Writer, f flow.Format) (*ParquetWriter, error) {
 	pw := parquet.NewWriter(w, schema,
 		parquet.Compression(&parquet.Gzip),
 		parquet.CreatedBy("vpcflow", "", ""),
+		parquet.MaxRowsPerRowGroup(parquetRowGroup),
 	)
 	return &ParquetWriter{
 		f:    f,
@@ -114,9 +118,11 @@ func (pw *ParquetWriter) Write(r *flow.Record) error {
 				n, _ := r.Int(id)
 				v = parquet.Int64Value(n)
 			default:
-				// Values are copied: the batch outlives the record.
-				pw.buf = flow.AppendValue(pw.buf[:0], id, r)
-				v = parquet.ByteArrayValue(bytes.Clone(pw.buf))
+				// Values are copied into the batch's arena: the batch
+				// outlives the record. WriteRows copies them out.
+				n := len(pw.arena)
+				pw.arena = flow.AppendValue(pw.arena, id, r)
+				v = parquet.ByteArrayValue(pw.arena[n:len(pw.arena):len(pw.arena)])
 			}
 		}
 		def := 1
@@ -143,6 +149,7 @@ func (pw *ParquetWriter) flushRows() error {
 	}
 	pw.rows = pw.rows[:0]
 	pw.vals = pw.vals[:0]
+	pw.arena = pw.arena[:0]
 	return nil
 }
 
