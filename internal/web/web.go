@@ -238,7 +238,8 @@ type dashboardData struct {
 	From, To                      time.Time
 	Records, Bytes, Rejects, Skip int64
 	NoData                        int64
-	TimeChart, TalkersChart       template.HTML
+	TimeChart, BytesChart         template.HTML
+	TalkersChart                  template.HTML
 	RejectedChart, PortsChart     template.HTML
 	Talkers, Rejected             []talker
 	Alarms                        []AlarmStatus
@@ -319,6 +320,7 @@ func (ui *UI) dashboard(w http.ResponseWriter, r *http.Request) {
 		{Name: "records", Color: "#2b6cb0", Values: recs},
 		{Name: "rejects", Color: "#c53030", Values: rejects},
 	}, 900, 220)
+	d.BytesChart = timeChart(times, []Series{{Name: "bytes", Color: "#2f855a", Values: bytes}}, 900, 160)
 	d.Talkers = topN(talkers, 10, func(t *talker) int64 { return t.Bytes })
 	d.Rejected = topN(rejected, 10, func(t *talker) int64 { return t.Records })
 	var tb, rb []Bar

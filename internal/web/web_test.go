@@ -116,7 +116,7 @@ func TestPages(t *testing.T) {
 		want []string
 		not  []string
 	}{
-		{"/ui/", []string{"<svg class=\"chart\"", "Top talkers by bytes", "10.0.1.10", "203.0.113.12", "ssh-rdp-rejects", "class=\"ALARM\"", "return traffic denied",
+		{"/ui/", []string{"<svg class=\"chart\"", "Top talkers by bytes", "Bytes over time", "10.0.1.10", "203.0.113.12", "ssh-rdp-rejects", "class=\"ALARM\"", "return traffic denied",
 			`href="/ui/topology#acl-0d00000000000000b"`, ">30<", ">20<"}, nil},
 		{"/ui/?range=1h", []string{"Records"}, nil},
 		{"/ui/flows?action=REJECT", []string{"REJECT", "why?", "203.0.113.12", "20 matching records"}, []string{`class="ACCEPT">ACCEPT`}},
