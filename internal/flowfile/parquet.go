@@ -64,10 +64,10 @@ const parquetRowGroup = 1 << 20
 // ParquetWriter writes records as a Parquet object with AWS's schema and
 // gzip compression inside the file (spec §5.1, §10.4).
 type ParquetWriter struct {
-	f    flow.Format
-	w    *parquet.Writer
-	rows []parquet.Row
-	n    int
+	f     flow.Format
+	w     *parquet.Writer
+	rows  []parquet.Row
+	n     int
 	vals  []parquet.Value // backing store of rows
 	arena []byte          // string values of the batch
 	err   error
