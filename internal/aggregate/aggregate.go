@@ -88,11 +88,23 @@ type eniState struct {
 	heapIdx  int
 }
 
-// group is the records of one closed window, out[lo:hi].
-type group struct {
-	end    int64
-	eni    string
-	lo, hi int
+// closedWindow is a window closed but not yet turned into records: its
+// flow entries are detached from the interface and become records, in one
+// exactly sized slice, when drained.
+type closedWindow struct {
+	iface      *Interface
+	start, end int64
+	entries    []entry
+	dropped    int64
+	nodata     bool
+}
+
+func (c *closedWindow) records() int {
+	n := len(c.entries)
+	if c.dropped > 0 || c.nodata {
+		n++
+	}
+	return n
 }
 
 // Aggregator aggregates the observations of one flow log. It is not safe
@@ -111,8 +123,8 @@ type Aggregator struct {
 	lastSt *eniState
 	heap   eniHeap
 
-	out    []flow.Record
-	groups []group
+	closed []closedWindow
+	free   [][]entry // entry slices of drained windows, for reuse
 	order  []int32
 
 	stats    Stats
@@ -358,37 +370,32 @@ func (a *Aggregator) closePartial(st *eniState) {
 	a.closeWindow(st, end, false)
 }
 
-// closeWindow emits the records of st's window, which ends at end, and
-// resets the flow table. Complete windows without traffic give NODATA.
+// closeWindow closes st's window, which ends at end: its flow entries are
+// set aside to become records at the next drain and the flow table is
+// reset. A complete window without traffic gives NODATA.
 func (a *Aggregator) closeWindow(st *eniState, end int64, complete bool) {
-	lo := len(a.out)
+	c := closedWindow{iface: st.iface, start: st.start, end: end, dropped: st.dropped}
 	switch {
 	case len(st.entries) > 0 || st.dropped > 0:
-		order := a.order[:0]
-		for i := range st.entries {
-			order = append(order, int32(i))
+		c.entries = st.entries
+		if n := len(a.free); n > 0 {
+			st.entries = a.free[n-1]
+			a.free = a.free[:n-1]
+		} else {
+			st.entries = nil
 		}
-		slices.SortFunc(order, func(x, y int32) int { return compareEntries(&st.entries[x], &st.entries[y]) })
-		a.order = order
-		for _, i := range order {
-			a.appendOK(st, &st.entries[i])
-		}
+		a.closed = append(a.closed, c)
 		if st.dropped > 0 {
-			a.appendStatus(st, flow.StatusSkipData, st.start, end)
 			a.logger.Warn("flow table full: flows skipped",
 				"flow_log_id", a.cfg.FlowLogID, "eni", st.iface.ID,
 				"skipped_observations", st.dropped, "max_flows", a.cfg.MaxFlowsPerInterface)
 		}
+		a.flows -= len(c.entries)
 	case !st.seen && complete:
-		a.appendStatus(st, flow.StatusNoData, st.start, end)
+		c.nodata = true
+		a.closed = append(a.closed, c)
 	}
-	if hi := len(a.out); hi > lo {
-		a.groups = append(a.groups, group{end: end, eni: st.iface.ID, lo: lo, hi: hi})
-	}
-	a.flows -= len(st.entries)
 	clear(st.flows)
-	clear(st.entries) // drop references held by the copied observations
-	st.entries = st.entries[:0]
 	st.dropped = 0
 	st.seen = false
 	st.lastSeen = 0
@@ -423,34 +430,52 @@ func compareEntries(x, y *entry) int {
 // drain returns the pending records in deterministic order and updates the
 // metrics.
 func (a *Aggregator) drain() []flow.Record {
-	a.publishMetrics()
-	if len(a.out) == 0 {
+	if len(a.closed) == 0 {
+		a.publishMetrics()
 		return nil
 	}
-	sorted := slices.IsSortedFunc(a.groups, compareGroups)
-	var res []flow.Record
-	if sorted {
-		// Hand the buffer over; the next one gets the same size up front.
-		res = a.out
-		a.out = make([]flow.Record, 0, cap(res))
-	} else {
-		slices.SortStableFunc(a.groups, compareGroups)
-		res = make([]flow.Record, 0, len(a.out))
-		for _, g := range a.groups {
-			res = append(res, a.out[g.lo:g.hi]...)
+	slices.SortStableFunc(a.closed, func(x, y closedWindow) int {
+		if c := cmp.Compare(x.end, y.end); c != 0 {
+			return c
 		}
-		clear(a.out)
-		a.out = a.out[:0]
+		return cmp.Compare(x.iface.ID, y.iface.ID)
+	})
+	n := 0
+	for i := range a.closed {
+		n += a.closed[i].records()
 	}
-	a.groups = a.groups[:0]
+	res := make([]flow.Record, n)
+	i := 0
+	for k := range a.closed {
+		c := &a.closed[k]
+		if c.nodata {
+			a.fillStatus(&res[i], c.iface, flow.StatusNoData, c.start, c.end)
+			i++
+			continue
+		}
+		order := a.order[:0]
+		for j := range c.entries {
+			order = append(order, int32(j))
+		}
+		slices.SortFunc(order, func(x, y int32) int { return compareEntries(&c.entries[x], &c.entries[y]) })
+		a.order = order
+		for _, j := range order {
+			a.fillOK(&res[i], c.iface, &c.entries[j])
+			i++
+		}
+		if c.dropped > 0 {
+			a.fillStatus(&res[i], c.iface, flow.StatusSkipData, c.start, c.end)
+			i++
+		}
+		if c.entries != nil {
+			clear(c.entries) // drop references held by the copied observations
+			a.free = append(a.free, c.entries[:0])
+		}
+		*c = closedWindow{}
+	}
+	a.closed = a.closed[:0]
+	a.publishMetrics()
 	return res
-}
-
-func compareGroups(x, y group) int {
-	if c := cmp.Compare(x.end, y.end); c != 0 {
-		return c
-	}
-	return cmp.Compare(x.eni, y.eni)
 }
 
 func (a *Aggregator) publishMetrics() {

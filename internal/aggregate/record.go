@@ -43,12 +43,9 @@ func unixSec(ns int64) int64 {
 	return s
 }
 
-// appendInterface fills the fields that describe the interface, present in
+// fillInterface fills the fields that describe the interface, present in
 // every record including NODATA and SKIPDATA.
-func (a *Aggregator) appendInterface(st *eniState) *flow.Record {
-	a.out = append(a.out, flow.Record{})
-	r := &a.out[len(a.out)-1]
-	e := st.iface
+func (a *Aggregator) fillInterface(r *flow.Record, e *Interface) {
 	a.setInt(r, flow.FieldVersion, int64(a.format.Version()))
 	a.setString(r, flow.FieldAccountID, e.AccountID)
 	a.setString(r, flow.FieldInterfaceID, e.ID)
@@ -63,12 +60,11 @@ func (a *Aggregator) appendInterface(st *eniState) *flow.Record {
 		a.setString(r, flow.FieldSublocationID, e.SublocationID)
 	}
 	a.setString(r, flow.FieldInterfaceType, e.InterfaceType)
-	return r
 }
 
-// appendOK emits the record of one flow.
-func (a *Aggregator) appendOK(st *eniState, en *entry) {
-	r := a.appendInterface(st)
+// fillOK makes the record of one flow.
+func (a *Aggregator) fillOK(r *flow.Record, e *Interface, en *entry) {
+	a.fillInterface(r, e)
 	o := &en.obs
 	k := &en.key
 	src, dst := k.srcAddr(), k.dstAddr()
@@ -109,10 +105,10 @@ func (a *Aggregator) appendOK(st *eniState, en *entry) {
 	a.stats.Records++
 }
 
-// appendStatus emits a NODATA or SKIPDATA record: the interface fields,
-// the window bounds and the status; every flow field is "-" (spec §7.2).
-func (a *Aggregator) appendStatus(st *eniState, status flow.LogStatus, start, end int64) {
-	r := a.appendInterface(st)
+// fillStatus makes a NODATA or SKIPDATA record: the interface fields, the
+// window bounds and the status; every flow field is "-" (spec §7.2).
+func (a *Aggregator) fillStatus(r *flow.Record, e *Interface, status flow.LogStatus, start, end int64) {
+	a.fillInterface(r, e)
 	a.setInt(r, flow.FieldStart, unixSec(start))
 	a.setInt(r, flow.FieldEnd, unixSec(end))
 	if a.has(flow.FieldLogStatus) {
