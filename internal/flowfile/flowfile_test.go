@@ -384,3 +384,29 @@ func TestParquetManyBatches(t *testing.T) {
 		}
 	}
 }
+
+func TestGzipMembersAndTruncation(t *testing.T) {
+	// Two S3 objects concatenated (cat a.log.gz b.log.gz): two gzip
+	// members, two header lines.
+	a := defaultHeader + "\n" + sampleLines[0] + "\n"
+	b := "srcaddr dstaddr\n1.1.1.1 2.2.2.2\n"
+	data := append(gz(t, a), gz(t, b)...)
+	var out bytes.Buffer
+	st, err := Transcode(&out, bytes.NewReader(data), Options{}, TranscodeOptions{Encoding: EncText})
+	if err != nil || out.String() != sampleLines[0]+"\n1.1.1.1 2.2.2.2\n" || st.Headers != 2 {
+		t.Errorf("members: %q %+v %v", out.String(), st, err)
+	}
+	got, _, err := readText(t, data, Options{})
+	if err != nil || len(got) != 2 {
+		t.Errorf("reader members: %v %v", got, err)
+	}
+	// A truncated object is an error, never a silent short read.
+	big := gz(t, bigInput(5000))
+	cut := big[:len(big)/2]
+	if _, err := Transcode(io.Discard, bytes.NewReader(cut), Options{Name: "cut.gz"}, TranscodeOptions{}); err == nil || !strings.HasPrefix(err.Error(), "cut.gz: ") {
+		t.Errorf("transcode truncated: err = %v", err)
+	}
+	if _, _, err := readText(t, cut, Options{Name: "cut.gz"}); err == nil || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("reader truncated: err = %v", err)
+	}
+}

@@ -99,6 +99,12 @@ func (pw *ParquetWriter) Format() flow.Format { return pw.f }
 // Records is the number of records written so far.
 func (pw *ParquetWriter) Records() int { return pw.n }
 
+// Size estimates the object size so far: bytes written plus the buffered
+// row group, uncompressed (an upper bound). Use it to roll objects.
+func (pw *ParquetWriter) Size() int64 {
+	return pw.w.Size()
+}
+
 // Write adds one record.
 func (pw *ParquetWriter) Write(r *flow.Record) error {
 	if pw.err != nil {

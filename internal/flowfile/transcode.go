@@ -3,6 +3,7 @@ package flowfile
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"runtime"
 	"sync"
@@ -153,10 +154,14 @@ func (p *pipeline) split() {
 		carry = carry[:0]
 		var err error
 		for {
-			var m int
-			m, err = io.ReadFull(p.src, buf[n:])
-			n += m
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
+			// Fill the buffer. Only io.EOF ends the input: a truncated gzip
+			// stream reports io.ErrUnexpectedEOF, which is an error.
+			for n < len(buf) && err == nil {
+				var m int
+				m, err = p.src.Read(buf[n:])
+				n += m
+			}
+			if err == io.EOF {
 				eof, err = true, nil
 				break
 			}
@@ -172,7 +177,7 @@ func (p *pipeline) split() {
 		}
 		data := buf[:n]
 		if err != nil {
-			c := &chunk{seq: seq, buf: buf, firstLine: line, format: format, err: err}
+			c := &chunk{seq: seq, buf: buf, firstLine: line, format: format, err: fmt.Errorf("%s: %w", p.opt.Name, err)}
 			p.send(c)
 			return
 		}
