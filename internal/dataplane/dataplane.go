@@ -117,6 +117,9 @@ type Options struct {
 	FlowIdleTimeout time.Duration
 }
 
+// minSweep is the path-cache size below which Process never sweeps.
+const minSweep = 1 << 16
+
 // ErrBadPacket marks a packet that cannot be processed.
 var ErrBadPacket = errors.New("bad packet")
 
@@ -135,7 +138,11 @@ type Dataplane struct {
 	obs   Observation
 	gen   uint64
 	// tracing records route and translation notes (Explain).
-	tracing bool
+	tracing   bool
+	nextSweep int
+	// Shared compiled decisions (see internDecision).
+	decisions map[policy.Decision]*policy.Decision
+	sgResults map[policy.SGResult]*policy.SGResult
 }
 
 // iface is the compiled per-ENI state.
@@ -145,6 +152,9 @@ type iface struct {
 	zone   uint32
 	subnet *vpc.Subnet
 	nat    *vpc.NATGateway // non-nil for a NAT gateway interface
+	// alwaysTracked: AWS tracks every flow of NAT gateways, load balancers
+	// and transit gateway attachments, whatever the rules (spec §8.3).
+	alwaysTracked bool
 	// tracked caches the "tracked connection" decision per direction.
 	tracked [2]*policy.Decision
 }
@@ -170,6 +180,10 @@ func New(topo *vpc.Topology, opts Options) (*Dataplane, error) {
 		nat:   map[natKey]*natMapping{},
 		natIn: map[natKey]*natMapping{},
 		gen:   topo.Generation(),
+
+		nextSweep: minSweep,
+		decisions: map[policy.Decision]*policy.Decision{},
+		sgResults: map[policy.SGResult]*policy.SGResult{},
 	}
 	for i, e := range topo.Interfaces {
 		s := topo.Subnet(e.SubnetID)
@@ -188,7 +202,12 @@ func New(topo *vpc.Topology, opts Options) (*Dataplane, error) {
 			pub.AZID = ""
 		}
 		d.ifs = append(d.ifs, pub)
-		d.state[e.ID] = &iface{pub: pub, eni: e, zone: uint32(i + 1), subnet: s, nat: topo.NATGatewayByInterface(e.ID)}
+		st := &iface{pub: pub, eni: e, zone: uint32(i + 1), subnet: s, nat: topo.NATGatewayByInterface(e.ID)}
+		switch e.Type {
+		case "nat_gateway", "network_load_balancer", "gateway_load_balancer", "gateway_load_balancer_endpoint", "transit_gateway", "global_accelerator_managed":
+			st.alwaysTracked = true
+		}
+		d.state[e.ID] = st
 	}
 	return d, nil
 }
@@ -244,12 +263,18 @@ func (d *Dataplane) Mutate(fn func(t *vpc.Topology) error) error {
 	return fn(d.topo)
 }
 
-// Expire drops idle cached paths, NAT translations and connections.
+// Expire drops idle cached paths, NAT translations and connections. Process
+// also does it by itself whenever the path cache has doubled since the last
+// sweep, so memory stays bounded without it.
 func (d *Dataplane) Expire(now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	ns := now.UnixNano()
-	d.ct.Expire(now)
+	d.sweep(now.UnixNano())
+}
+
+func (d *Dataplane) sweep(ns int64) {
+	defer func() { d.nextSweep = max(2*len(d.flows), minSweep) }()
+	d.ct.Expire(time.Unix(0, ns))
 	for k, m := range d.nat {
 		if ns-m.last > int64(d.opts.NATIdleTimeout) {
 			delete(d.nat, k)
@@ -295,6 +320,9 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 		fe = d.resolve(&p, fe, now)
 		if fe.cacheable {
 			d.flows[key] = fe
+			if len(d.flows) >= d.nextSweep {
+				d.sweep(now)
+			}
 		}
 	}
 	fe.last = now
@@ -389,7 +417,7 @@ func (d *Dataplane) checkSG(h *hop, p *Packet, now int64) (*policy.Decision, boo
 	if h.sg.Verdict != flow.ActionAccept {
 		return &h.sg.Decision, false
 	}
-	if !h.sg.Untracked || h.ifc.nat != nil {
+	if !h.sg.Untracked || h.ifc.alwaysTracked {
 		conn = d.ct.Track(h.ifc.zone, h.ctPacket(p), time.Unix(0, now))
 		d.ct.Update(conn, conn.OrigIsA, p.TCPFlags, now)
 		h.conn = conn

@@ -450,3 +450,42 @@ func TestExplain(t *testing.T) {
 		t.Errorf("bastion to RDS: %+v\n%s", ex.Result, ex)
 	}
 }
+
+func TestIPv6AndAlwaysTracked(t *testing.T) {
+	topo, err := vpc.Load([]byte(`account: "123456789012"
+region: us-east-1
+vpcs: [{id: vpc-06, cidr: 10.6.0.0/16, ipv6_cidr: "2001:db8:6::/56"}]
+subnets:
+  - {id: subnet-06, vpc: vpc-06, cidr: 10.6.0.0/24, ipv6_cidr: "2001:db8:6::/64", az: us-east-1a, route_table: rtb-06}
+internet_gateways: [{id: igw-06, vpc: vpc-06}]
+route_tables:
+  - {id: rtb-06, vpc: vpc-06, routes: [{destination: "::/0", target: igw-06}, {destination: 0.0.0.0/0, target: igw-06}]}
+security_groups:
+  - id: sg-06
+    name: web
+    vpc: vpc-06
+    ingress: [{protocol: tcp, ports: 443, cidr: 0.0.0.0/0}]
+    egress: [{protocol: all, cidr: 0.0.0.0/0}, {protocol: all, cidr: "::/0"}]
+network_interfaces:
+  - {id: eni-06a, subnet: subnet-06, instance_id: i-06a, private_ip: 10.6.0.10, ipv6_addresses: ["2001:db8:6::10"], public_ip: 198.51.100.6, security_groups: [sg-06]}
+  - {id: eni-06b, subnet: subnet-06, interface_type: network_load_balancer, owner: elb, requester_managed: true, private_ip: 10.6.0.20, public_ip: 198.51.100.7, security_groups: [sg-06]}
+`), "v6.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDP(t, topo)
+	p := Packet{Time: t0, Src: addr("2001:db8:6::10"), Dst: addr("2001:db8:ffff::1"), Protocol: 6, SrcPort: 40000, DstPort: 443, Size: 80}
+	got, res := run(t, d, p)
+	if res.Reason != ReasonLeftVPC || len(got) != 1 || got[0].Src != "2001:db8:6::10" || got[0].Action != "ACCEPT" || got[0].Path != 8 {
+		t.Errorf("IPv6 egress: %+v %+v", res, got)
+	}
+	// 0.0.0.0/0 both ways would make the flow untracked, but an NLB
+	// interface tracks every flow.
+	run(t, d, tcp("203.0.113.9", "198.51.100.6", 40000, 443, 2, 0))
+	run(t, d, tcp("203.0.113.9", "198.51.100.7", 40000, 443, 2, 0))
+	// Two entries: the IPv6 flow (no ::/0 inbound rule, so tracked) and the
+	// NLB's; the instance's IPv4 HTTPS flow is untracked.
+	if n := d.Conntrack().Len(); n != 2 {
+		t.Errorf("conntrack entries = %d, want 2", n)
+	}
+}

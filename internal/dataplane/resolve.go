@@ -124,8 +124,7 @@ func (d *Dataplane) compile(h *hop, p *Packet) {
 	pp := h.ctPacket(p)
 	if h.naclCheck {
 		if acl := d.topo.NetworkACL(h.ifc.subnet.NetworkACLID); acl != nil {
-			dec := policy.EvaluateNetworkACL(acl, h.dir, pp)
-			h.nacl = &dec
+			h.nacl = d.internDecision(policy.EvaluateNetworkACL(acl, h.dir, pp))
 		}
 	}
 	if ids := h.ifc.eni.SecurityGroupIDs; len(ids) > 0 {
@@ -135,11 +134,38 @@ func (d *Dataplane) compile(h *hop, p *Packet) {
 				groups = append(groups, g)
 			}
 		}
-		res := policy.EvaluateSecurityGroups(groups, h.dir, pp, d.topo)
-		h.sg = &res
+		h.sg = d.internSG(policy.EvaluateSecurityGroups(groups, h.dir, pp, d.topo))
 		h.tracked = h.ifc.trackedDecision(h.dir, ids)
 	}
 	_, h.ctSrcIsA = policy.KeyOf(h.ifc.zone, pp)
+}
+
+// maxInterned bounds the tables of shared decisions.
+const maxInterned = 1 << 16
+
+// internDecision shares equal decisions between flows: fewer bytes per flow
+// and hot cache lines on the per-packet path. REJECTs of security groups
+// name the peer, so they are mostly unique; they are not interned.
+func (d *Dataplane) internDecision(dec policy.Decision) *policy.Decision {
+	if x := d.decisions[dec]; x != nil {
+		return x
+	}
+	x := &dec
+	if len(d.decisions) < maxInterned {
+		d.decisions[dec] = x
+	}
+	return x
+}
+
+func (d *Dataplane) internSG(res policy.SGResult) *policy.SGResult {
+	if x := d.sgResults[res]; x != nil {
+		return x
+	}
+	x := &res
+	if res.Verdict == flow.ActionAccept && len(d.sgResults) < maxInterned {
+		d.sgResults[res] = x
+	}
+	return x
 }
 
 // trackedDecision is shared by all hops of an interface and direction.
@@ -229,7 +255,7 @@ func (d *Dataplane) resolve(p *Packet, fe *flowEntry, now int64) *flowEntry {
 	if fe == nil {
 		fe = &flowEntry{}
 	}
-	*fe = flowEntry{gen: d.gen, cacheable: true, natIdle: int64(d.opts.NATIdleTimeout)}
+	*fe = flowEntry{gen: d.gen, cacheable: true, natIdle: int64(d.opts.NATIdleTimeout), last: now}
 	fe.hops = fe.inline[:0:2]
 	src := d.topo.InterfaceByPrivateIP(p.Src)
 	dst := d.topo.InterfaceByPrivateIP(p.Dst)
@@ -306,6 +332,9 @@ func (d *Dataplane) fromInterface(fe *flowEntry, p *Packet, s *iface, now int64)
 		d.viaNAT(fe, p, ns, nat, eg.naclCheck, now)
 	case vpc.TargetInternetGateway:
 		pub, ok := publicOf(s.eni, p.Src)
+		if p.Src.Is6() {
+			pub, ok = p.Src, true // IPv6 addresses are public as they are
+		}
 		if !ok {
 			fe.result = &Result{Reason: ReasonNoPublicIP, Detail: fmt.Sprintf("%s has no public IP; the internet gateway drops it", p.Src)}
 			return

@@ -583,6 +583,25 @@ func (b *builder) naclEntries(path string, ds []NACLEntryDoc) []NACLEntry {
 // the default network ACL, the default security group; and the local routes.
 func (b *builder) addDefaults(doc *Document) {
 	t := b.t
+	taken := map[string]bool{}
+	for _, r := range t.RouteTables {
+		taken[r.ID] = true
+	}
+	for _, a := range t.NetworkACLs {
+		taken[a.ID] = true
+	}
+	for _, sg := range t.SecurityGroups {
+		taken[sg.ID] = true
+	}
+	// freeID derives an id for a created default that no resource uses.
+	freeID := func(prefix, vpcID, alt string) string {
+		id := prefix + idSuffix(vpcID)
+		for taken[id] {
+			id += alt
+		}
+		taken[id] = true
+		return id
+	}
 	for _, v := range t.VPCs {
 		if v.ID == "" {
 			continue
@@ -593,7 +612,7 @@ func (b *builder) addDefaults(doc *Document) {
 			}
 		}
 		if v.MainRouteTableID == "" {
-			rt := &RouteTable{ID: "rtb-" + idSuffix(v.ID), VPCID: v.ID, Main: true, Name: "main"}
+			rt := &RouteTable{ID: freeID("rtb-", v.ID, "m"), VPCID: v.ID, Main: true, Name: "main"}
 			t.RouteTables = append(t.RouteTables, rt)
 			v.MainRouteTableID = rt.ID
 		}
@@ -603,7 +622,7 @@ func (b *builder) addDefaults(doc *Document) {
 			}
 		}
 		if v.DefaultNetworkACLID == "" {
-			a := DefaultNetworkACL("acl-"+idSuffix(v.ID), v)
+			a := DefaultNetworkACL(freeID("acl-", v.ID, "d"), v)
 			t.NetworkACLs = append(t.NetworkACLs, a)
 			v.DefaultNetworkACLID = a.ID
 		}
@@ -613,7 +632,11 @@ func (b *builder) addDefaults(doc *Document) {
 			}
 		}
 		if !slices.ContainsFunc(t.SecurityGroups, func(sg *SecurityGroup) bool { return sg.ID == v.DefaultSecurityGroupID }) {
-			t.SecurityGroups = append(t.SecurityGroups, DefaultSecurityGroup(cmp.Or(v.DefaultSecurityGroupID, "sg-"+idSuffix(v.ID)), v))
+			id := v.DefaultSecurityGroupID
+			if id == "" {
+				id = freeID("sg-", v.ID, "d")
+			}
+			t.SecurityGroups = append(t.SecurityGroups, DefaultSecurityGroup(id, v))
 			v.DefaultSecurityGroupID = t.SecurityGroups[len(t.SecurityGroups)-1].ID
 		}
 	}
