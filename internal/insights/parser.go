@@ -275,7 +275,8 @@ func (p *parser) parseItems(aggs bool) ([]Item, error) {
 		if err != nil {
 			return nil, err
 		}
-		it := Item{Expr: e, Text: strings.TrimSpace(p.lx.src[start:p.prevE])}
+		// the column name is the text as written, on one line
+		it := Item{Expr: e, Text: strings.Join(strings.Fields(p.lx.src[start:p.prevE]), " ")}
 		if p.isKw("as") {
 			if err := p.advance(); err != nil {
 				return nil, err
