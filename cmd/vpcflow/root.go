@@ -22,6 +22,7 @@ func newRootCmd() *cobra.Command {
 		newQueryCmd(),
 		newTopCmd(),
 		newAlarmsCmd(),
+		newSimulateCmd(), newReplayCmd(), newDemoCmd(),
 	// subcommands are added here, one line each
 	)
 	return root

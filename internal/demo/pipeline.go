@@ -1,0 +1,268 @@
+// Package demo runs vpcflow end to end: a topology and a traffic source
+// (scenario or capture) through the dataplane and the flow log service into
+// ./vpcflow-data, laid out as the S3 bucket and the CloudWatch Logs group
+// would be, and summarises what was written. `vpcflow demo` uses the
+// bundled three-tier VPC and scenario; `vpcflow simulate` and `vpcflow
+// replay` use the same Pipeline.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"vpcflow/internal/dataplane"
+	"vpcflow/internal/flowlog"
+	"vpcflow/internal/logstore"
+	"vpcflow/internal/objstore"
+	"vpcflow/internal/publish"
+	s3pub "vpcflow/internal/publish/s3"
+	"vpcflow/internal/traffic"
+	"vpcflow/internal/vpc"
+)
+
+// Data directory layout.
+const (
+	// DefaultBucket is the bucket flow logs to S3 write to when the
+	// scenario names none: <data>/<bucket>/AWSLogs/...
+	DefaultBucket = "vpcflow-logs"
+	// DefaultLogGroup is the CloudWatch-like log group when none is named.
+	DefaultLogGroup = "/vpcflow/flow-logs"
+	// LogStoreDir holds the CloudWatch-like log store under the data dir.
+	LogStoreDir = "cloudwatch-logs"
+	// SpoolDir holds the destinations' spools under the data dir.
+	SpoolDir = ".spool"
+)
+
+// Options configure a Pipeline.
+type Options struct {
+	DataDir string
+	// Start is the simulated (or capture) time the pipeline starts at.
+	Start time.Time
+	// Seed makes flow log ids deterministic.
+	Seed   uint64
+	Logger *slog.Logger
+}
+
+// Pipeline is topology → dataplane → flow log service → destinations, on a
+// clock driven by the traffic source.
+type Pipeline struct {
+	Topo    *vpc.Topology
+	DP      *dataplane.Dataplane
+	Net     *traffic.Dataplane
+	Store   *flowlog.Store
+	Flows   *flowlog.Service
+	Objects *objstore.Local
+	Logs    *logstore.Store
+
+	opts  Options
+	clock atomic.Int64
+	ctx   context.Context
+
+	// Groups and Events describe the log store when Close ran.
+	Groups []logstore.GroupInfo
+	Events int64
+
+	delivered atomic.Int64
+}
+
+// Delivered counts the records handed to destinations so far.
+func (p *Pipeline) Delivered() int64 { return p.delivered.Load() }
+
+// counting wraps a destination to count delivered records.
+type counting struct {
+	publish.Destination
+	n *atomic.Int64
+}
+
+func (c counting) Deliver(ctx context.Context, b publish.Batch) error {
+	err := c.Destination.Deliver(ctx, b)
+	if err == nil {
+		c.n.Add(int64(len(b.Records)))
+	}
+	return err
+}
+
+// Open builds the pipeline over dataDir. Existing flow logs in the data
+// directory are kept (and run); callers that want a fresh run remove the
+// directory first.
+func Open(ctx context.Context, topo *vpc.Topology, opts Options) (*Pipeline, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("pipeline: data directory is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Pipeline{Topo: topo, opts: opts, ctx: ctx}
+	p.clock.Store(opts.Start.UnixNano())
+	var err error
+	if p.DP, err = dataplane.New(topo, dataplane.Options{}); err != nil {
+		return nil, err
+	}
+	if p.Objects, err = objstore.NewLocal(opts.DataDir); err != nil {
+		return nil, err
+	}
+	lc := logstore.DefaultConfig()
+	lc.Dir = filepath.Join(opts.DataDir, LogStoreDir)
+	lc.NoSync = true
+	if p.Logs, err = logstore.Open(lc, logstore.Deps{Now: p.Now, Logger: opts.Logger}); err != nil {
+		return nil, err
+	}
+	sc := flowlog.StoreConfig{DataDir: opts.DataDir, AccountID: topo.AccountID, Region: topo.Region, Seed: opts.Seed}
+	if p.Store, err = flowlog.OpenStore(sc, flowlog.StoreDeps{Resources: flowlog.TopologyResources{Topology: topo}, Now: p.Now, Logger: opts.Logger}); err != nil {
+		p.Logs.Close()
+		return nil, err
+	}
+	if p.Flows, err = flowlog.New(flowlog.DefaultConfig(), flowlog.Deps{
+		Store:          p.Store,
+		Interfaces:     p.DP.Interfaces,
+		NewDestination: p.newDestination,
+		Now:            p.Now,
+		Logger:         opts.Logger,
+	}); err != nil {
+		p.Logs.Close()
+		return nil, err
+	}
+	p.Net = traffic.NewDataplane(p.DP, p.Flows.Observe)
+	return p, nil
+}
+
+// Now is the pipeline's clock.
+func (p *Pipeline) Now() time.Time { return time.Unix(0, p.clock.Load()).UTC() }
+
+// Advance moves the clock to now and lets the flow log service close the
+// capture windows that ended.
+func (p *Pipeline) Advance(now time.Time) {
+	if now.UnixNano() > p.clock.Load() {
+		p.clock.Store(now.UnixNano())
+	}
+	p.Flows.Advance(p.ctx, p.Now())
+}
+
+// Start runs the flow logs of the store.
+func (p *Pipeline) Start() error { return p.Flows.Start(p.ctx) }
+
+// Close moves the clock to end, closes every window, publishes everything
+// and closes the stores.
+func (p *Pipeline) Close(end time.Time) error {
+	if end.UnixNano() > p.clock.Load() {
+		p.clock.Store(end.UnixNano())
+	}
+	err := p.Flows.Stop(p.ctx)
+	p.Groups = p.Logs.LogGroups()
+	for _, g := range p.Groups {
+		if streams, serr := p.Logs.LogStreams(g.Name); serr == nil {
+			for _, st := range streams {
+				p.Events += st.Events
+			}
+		}
+	}
+	if cerr := p.Logs.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	// Spools are empty once everything is published.
+	os.Remove(filepath.Join(p.opts.DataDir, SpoolDir))
+	return err
+}
+
+// CreateFlowLogs creates the scenario's flow logs (as CreateFlowLogs would)
+// and returns their ids.
+func (p *Pipeline) CreateFlowLogs(docs []traffic.FlowLogDoc) ([]string, error) {
+	var ids []string
+	for _, d := range docs {
+		in := flowlog.CreateInput{
+			ResourceIDs:            []string{d.Resource},
+			TrafficType:            d.TrafficType,
+			LogFormat:              d.LogFormat,
+			MaxAggregationInterval: d.MaxAggregationInterval,
+		}
+		if in.TrafficType == "" {
+			in.TrafficType = "ALL"
+		}
+		switch {
+		case strings.HasPrefix(d.Resource, "vpc-"):
+			in.ResourceType = flowlog.ResourceVPC
+		case strings.HasPrefix(d.Resource, "subnet-"):
+			in.ResourceType = flowlog.ResourceSubnet
+		default:
+			in.ResourceType = flowlog.ResourceNetworkInterface
+		}
+		switch d.Destination {
+		case "cloud-watch-logs":
+			in.LogDestinationType = flowlog.DestinationCloudWatchLogs
+			in.LogGroupName = d.LogGroup
+			if in.LogGroupName == "" && d.LogDestination == "" {
+				in.LogGroupName = DefaultLogGroup
+			}
+			in.LogDestination = d.LogDestination
+			in.DeliverLogsPermissionArn = fmt.Sprintf("arn:aws:iam::%s:role/vpcflow-flow-logs", p.Topo.AccountID)
+		default:
+			in.LogDestinationType = flowlog.DestinationS3
+			in.LogDestination = d.LogDestination
+			if in.LogDestination == "" {
+				in.LogDestination = "arn:aws:s3:::" + DefaultBucket
+			}
+			if d.FileFormat != "" || d.HiveCompatible || d.PerHourPartition {
+				in.DestinationOptions = &flowlog.DestinationOptions{FileFormat: d.FileFormat, HiveCompatiblePartitions: d.HiveCompatible, PerHourPartition: d.PerHourPartition}
+				if in.DestinationOptions.FileFormat == "" {
+					in.DestinationOptions.FileFormat = flowlog.FilePlainText
+				}
+			}
+		}
+		out, err := p.Store.Create(in)
+		if err != nil {
+			return ids, fmt.Errorf("create flow log for %s: %w", d.Resource, err)
+		}
+		if len(out.Unsuccessful) > 0 {
+			u := out.Unsuccessful[0]
+			return ids, fmt.Errorf("create flow log for %s: %s: %s", u.ResourceID, u.Error.Code, u.Error.Message)
+		}
+		ids = append(ids, out.FlowLogIDs...)
+	}
+	return ids, nil
+}
+
+func (p *Pipeline) newDestination(fl publish.FlowLog, r flowlog.Resource) (publish.Destination, error) {
+	d, err := p.openDestination(fl, r)
+	if err != nil {
+		return nil, err
+	}
+	return counting{Destination: d, n: &p.delivered}, nil
+}
+
+func (p *Pipeline) openDestination(fl publish.FlowLog, r flowlog.Resource) (publish.Destination, error) {
+	switch r.LogDestinationType {
+	case flowlog.DestinationS3:
+		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(r.LogDestination, "arn:aws:s3:::"), "/")
+		cfg := s3pub.DefaultConfig()
+		cfg.FlowLog = fl
+		cfg.Bucket = bucket
+		cfg.Prefix = prefix
+		cfg.SealInterval = -1 // sealing follows the simulated clock only
+		if o := r.DestinationOptions; o != nil {
+			if o.FileFormat != "" {
+				cfg.FileFormat = s3pub.FileFormat(o.FileFormat)
+			}
+			cfg.HiveCompatiblePartitions = o.HiveCompatiblePartitions
+			cfg.PerHourPartition = o.PerHourPartition
+		}
+		cfg.SpoolDir = filepath.Join(p.opts.DataDir, SpoolDir, fl.ID)
+		if err := p.Objects.CreateBucket(p.ctx, bucket); err != nil {
+			return nil, err
+		}
+		d, err := s3pub.New(cfg, s3pub.Deps{Store: p.Objects, Now: p.Now, Logger: p.opts.Logger})
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	case flowlog.DestinationCloudWatchLogs:
+		return newLogDestination(fl, r, p.Logs), nil
+	}
+	return nil, fmt.Errorf("destination type %s is not available in this build", r.LogDestinationType)
+}

@@ -1,0 +1,45 @@
+package demo
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"vpcflow/internal/traffic/capture"
+	"vpcflow/internal/vpc"
+)
+
+// benchTopology owns the servers of capture.DefaultGenConfig.
+func benchTopology(tb testing.TB) *vpc.Topology {
+	tb.Helper()
+	topo, err := vpc.LoadFile("testdata/bench-topology.yaml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return topo
+}
+
+func BenchmarkReplay(b *testing.B) {
+	cfg := capture.DefaultGenConfig()
+	cfg.Packets, cfg.Flows = 200_000, 20_000
+	path := filepath.Join(b.TempDir(), "bench.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := capture.Generate(f, cfg); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	topo := benchTopology(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		dir := filepath.Join(b.TempDir(), "out")
+		res, err := ReplayCapture(context.Background(), topo, path, ReplayOptions{DataDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(res.Replay.Packets)/res.Elapsed.Seconds(), "packets/s")
+	}
+}
