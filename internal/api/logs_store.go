@@ -157,18 +157,32 @@ func (a *LogsActions) describeLogGroups(account string, body []byte) (any, error
 		all = append(all, group{g.Name, g.CreationTime, 0, arn + ":*", g.StoredBytes, "STANDARD", arn})
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
-	out := struct {
+	page, next := pageOf(all, off, limit)
+	return struct {
 		LogGroups []group `json:"logGroups"`
 		NextToken string  `json:"nextToken,omitempty"`
-	}{LogGroups: []group{}}
-	if off < len(all) {
-		end := min(off+limit, len(all))
-		out.LogGroups = all[off:end]
-		if end < len(all) {
-			out.NextToken = pageToken(end)
-		}
+	}{page, next}, nil
+}
+
+// pageOf returns the page of items at offset off and the token of the next
+// page ("" at the end). The page is never nil, so it encodes as [].
+func pageOf[T any](items []T, off, limit int) ([]T, string) {
+	if off >= len(items) {
+		return []T{}, ""
 	}
-	return out, nil
+	end := min(off+limit, len(items))
+	if end < len(items) {
+		return items[off:end], pageToken(end)
+	}
+	return items[off:end], ""
+}
+
+// groupName is the log group a request names, by name or identifier.
+func groupName(name, identifier string) string {
+	if name != "" {
+		return name
+	}
+	return identifier
 }
 
 func (a *LogsActions) describeLogStreams(account string, body []byte) (any, error) {
@@ -184,10 +198,7 @@ func (a *LogsActions) describeLogStreams(account string, body []byte) (any, erro
 	if err := DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	group := in.LogGroupName
-	if group == "" {
-		group = in.LogGroupIdentifier
-	}
+	group := groupName(in.LogGroupName, in.LogGroupIdentifier)
 	if group == "" {
 		return nil, invalidParam("Either logGroupName or logGroupIdentifier must be specified.")
 	}
@@ -240,18 +251,11 @@ func (a *LogsActions) describeLogStreams(account string, body []byte) (any, erro
 			all[i], all[j] = all[j], all[i]
 		}
 	}
-	out := struct {
+	page, next := pageOf(all, off, limit)
+	return struct {
 		LogStreams []stream `json:"logStreams"`
 		NextToken  string   `json:"nextToken,omitempty"`
-	}{LogStreams: []stream{}}
-	if off < len(all) {
-		end := min(off+limit, len(all))
-		out.LogStreams = all[off:end]
-		if end < len(all) {
-			out.NextToken = pageToken(end)
-		}
-	}
-	return out, nil
+	}{page, next}, nil
 }
 
 type outEvent struct {
@@ -277,10 +281,7 @@ func (a *LogsActions) getLogEvents(ctx context.Context, account string, body []b
 	if err := DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	group := in.LogGroupName
-	if group == "" {
-		group = in.LogGroupIdentifier
-	}
+	group := groupName(in.LogGroupName, in.LogGroupIdentifier)
 	if group == "" || in.LogStreamName == "" {
 		return nil, invalidParam("logGroupName and logStreamName are required.")
 	}
@@ -324,10 +325,7 @@ func (a *LogsActions) filterLogEvents(ctx context.Context, account string, body 
 	if err := DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	group := in.LogGroupName
-	if group == "" {
-		group = in.LogGroupIdentifier
-	}
+	group := groupName(in.LogGroupName, in.LogGroupIdentifier)
 	if group == "" {
 		return nil, invalidParam("logGroupName is required.")
 	}
