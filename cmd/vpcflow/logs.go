@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -60,6 +63,40 @@ func newLogsCmd() *cobra.Command {
 	return cmd
 }
 
+// expandArgs replaces each directory argument by the flow log objects under
+// it (*.log, *.log.gz, *.parquet, as in an S3 bucket layout), in name
+// order.
+func expandArgs(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if a == "-" || err != nil || !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(a, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			name := d.Name()
+			if !d.IsDir() && (strings.HasSuffix(name, ".log") || strings.HasSuffix(name, ".log.gz") || strings.HasSuffix(name, ".parquet")) {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("%s: no flow log files (*.log, *.log.gz, *.parquet)", a)
+		}
+		sort.Strings(found)
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
 func openInput(path string) (io.Reader, func(), error) {
 	if path == "-" {
 		return os.Stdin, func() {}, nil
@@ -94,7 +131,8 @@ func newLogsReadCmd() *cobra.Command {
 		Use:   "read [flags] FILE...",
 		Short: "Print the records of flow log files",
 		Long: `Print the records of flow log files: plain text, gzip text (detected by its
-magic bytes) or Parquet, "-" for standard input. A first line made of field
+magic bytes) or Parquet, "-" for standard input; a directory stands for the
+*.log, *.log.gz and *.parquet files under it (an S3 bucket copy). A first line made of field
 names (the header line AWS writes in S3 objects) defines the format, in any
 field order; --format overrides it. Malformed lines stop the read with
 file:line:column, or with --lenient are skipped and counted.
@@ -108,6 +146,10 @@ absent), json (one object per line, AWS field names, null for absent), table.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				args = []string{"-"}
+			}
+			args, err := expandArgs(args)
+			if err != nil {
+				return err
 			}
 			if cpuprofile != "" {
 				pf, err := os.Create(cpuprofile)
@@ -219,6 +261,10 @@ share one format. Without -o the output goes to standard output.`,
   vpcflow logs convert --to text -o out.log.gz in.log.parquet`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, err := expandArgs(args)
+			if err != nil {
+				return err
+			}
 			var dst io.Writer = cmd.OutOrStdout()
 			var file *os.File
 			if out != "" && out != "-" {
@@ -228,7 +274,7 @@ share one format. Without -o the output goes to standard output.`,
 				}
 				file, dst = f, f
 			}
-			err := convert(cmd, &o, to, out, !noHeader, dst, args)
+			err = convert(cmd, &o, to, out, !noHeader, dst, args)
 			if file != nil {
 				if cerr := file.Close(); err == nil {
 					err = cerr

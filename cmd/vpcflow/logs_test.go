@@ -112,3 +112,20 @@ func writeTemp(t *testing.T, dir, content string) string {
 	}
 	return p
 }
+
+func TestLogsReadDirectory(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "AWSLogs", "123456789012", "vpcflowlogs", "us-east-1", "2026", "11", "23")
+	os.MkdirAll(sub, 0o755)
+	data, _ := os.ReadFile(sampleFile)
+	os.WriteFile(filepath.Join(sub, "a.log.gz"), data, 0o644)
+	os.WriteFile(filepath.Join(sub, "b.log.gz"), data, 0o644)
+	os.WriteFile(filepath.Join(sub, "notes.txt"), []byte("x"), 0o644)
+	out, _, err := runLogs(t, "read", dir)
+	if err != nil || strings.Count(out, "\n") != 800 {
+		t.Errorf("directory read: %v, %d lines", err, strings.Count(out, "\n"))
+	}
+	if _, _, err := runLogs(t, "read", t.TempDir()); err == nil {
+		t.Error("empty directory: no error")
+	}
+}
