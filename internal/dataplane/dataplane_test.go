@@ -489,3 +489,56 @@ network_interfaces:
 		t.Errorf("conntrack entries = %d, want 2", n)
 	}
 }
+
+func TestPeeringAndGateways(t *testing.T) {
+	topo, err := vpc.Load([]byte(`account: "123456789012"
+region: us-east-1
+vpcs:
+  - {id: vpc-0aaa, cidr: 10.10.0.0/16}
+  - {id: vpc-0bbb, cidr: 10.20.0.0/16}
+vpc_peering_connections:
+  - {id: pcx-0ab, requester_vpc: vpc-0aaa, accepter_vpc: vpc-0bbb}
+gateways:
+  - {id: vgw-0aaa, vpcs: [vpc-0aaa]}
+subnets:
+  - {id: subnet-0aaa, vpc: vpc-0aaa, cidr: 10.10.1.0/24, az: us-east-1a, route_table: rtb-0aaa}
+  - {id: subnet-0bbb, vpc: vpc-0bbb, cidr: 10.20.1.0/24, az: us-east-1b, route_table: rtb-0bbb}
+route_tables:
+  - id: rtb-0aaa
+    vpc: vpc-0aaa
+    routes:
+      - {destination: 10.20.0.0/16, target: pcx-0ab}
+      - {destination: 172.16.0.0/12, target: vgw-0aaa}
+  - id: rtb-0bbb
+    vpc: vpc-0bbb
+    routes:
+      - {destination: 10.10.0.0/16, target: pcx-0ab}
+security_groups:
+  - {id: sg-0aaa, name: client, vpc: vpc-0aaa}
+  - id: sg-0bbb
+    name: server
+    vpc: vpc-0bbb
+    ingress:
+      - {protocol: tcp, ports: 443, group: sg-0aaa, description: from the peer VPC's clients}
+network_interfaces:
+  - {id: eni-0aaa, subnet: subnet-0aaa, instance_id: i-0aaa, private_ip: 10.10.1.10, nitro: false, security_groups: [sg-0aaa]}
+  - {id: eni-0bbb, subnet: subnet-0bbb, instance_id: i-0bbb, private_ip: 10.20.1.10, security_groups: [sg-0bbb]}
+`), "peering.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDP(t, topo)
+	got, res := run(t, d, tcp("10.10.1.10", "10.20.1.10", 40000, 443, 2, 0))
+	if !res.Delivered || len(got) != 2 || got[0].Path != 4 || got[1].Action != "ACCEPT" ||
+		got[1].Decision != "sg sg-0bbb ingress allows tcp 443 from sg-0aaa (from the peer VPC's clients)" {
+		t.Errorf("peering: %+v %+v", res, got)
+	}
+	got, res = run(t, d, tcp("10.20.1.10", "10.10.1.10", 443, 40000, 0x12, time.Second))
+	if !res.Delivered || len(got) != 2 || got[0].Action != "ACCEPT" || got[1].Action != "ACCEPT" {
+		t.Errorf("peering reply: %+v %+v", res, got)
+	}
+	got, res = run(t, d, tcp("10.10.1.10", "172.16.5.5", 40001, 22, 2, 0))
+	if res.Reason != ReasonLeftVPC || len(got) != 1 || got[0].Path != 3 {
+		t.Errorf("vpn: %+v %+v", res, got)
+	}
+}
