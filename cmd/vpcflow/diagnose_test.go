@@ -38,7 +38,7 @@ func TestDiagnoseCommand(t *testing.T) {
 		"decided by: nacl acl-0000000000000pub egress rule * deny",
 		"decided by: sg sg-000000000000000db ingress deny: no ingress rule allows tcp/3306 from 10.0.10.15",
 		"aws ec2 authorize-security-group-ingress --group-id sg-000000000000000db",
-		"203.0.113.66: 39 conversations",
+		"port scan by 203.0.113.66: 1 sources, 39 conversations",
 		"syn-no-synack", "connection-refused", "nat-gateway-other-az", "asymmetric-return-path",
 		"port-scan", "brute-force",
 	} {

@@ -65,7 +65,7 @@ Without a time range the whole store is queried. Statistics go to stderr.`,
 	fs.StringVar(&o.start, "start", "", "start of the time range, RFC 3339 (inclusive)")
 	fs.StringVar(&o.end, "end", "", "end of the time range, RFC 3339 (exclusive)")
 	fs.StringVarP(&o.output, "output", "o", "table", "output: table, json or csv")
-	fs.StringVar(&o.format, "format", "", "flow log format of the messages (`${field} …`), for discovered fields of custom formats (default: AWS default format)")
+	fs.StringVar(&o.format, "format", "", "flow log `FORMAT` of the messages (${field} ${field} …), for the discovered fields of custom formats (default: the AWS default format)")
 	fs.StringVar(&o.accountID, "account-id", "", "account id shown in @log (default: each record's account-id)")
 	fs.BoolVar(&o.stats, "stats", true, "print query statistics to stderr")
 	return cmd

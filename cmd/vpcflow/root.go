@@ -22,8 +22,10 @@ func newRootCmd() *cobra.Command {
 		newQueryCmd(),
 		newTopCmd(),
 		newAlarmsCmd(),
-		newSimulateCmd(), newReplayCmd(), newDemoCmd(),
-	// subcommands are added here, one line each
+		newSimulateCmd(),
+		newReplayCmd(),
+		newDemoCmd(),
+		newVPCCmd(),
 	)
 	return root
 }

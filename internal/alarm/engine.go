@@ -9,6 +9,7 @@ import (
 	"path"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -288,8 +289,17 @@ func (e *Engine) alarmMessage(a *Alarm, h HistoryItem) string {
 		}{c.MetricName, c.Namespace, "Statistic", upperStat(c.Statistic), nil, dims, c.Period, c.EvaluationPeriods,
 			c.DatapointsToAlarm, c.ComparisonOperator, c.Threshold, c.TreatMissingData, ""},
 	}
-	b, _ := json.Marshal(m)
-	return string(b)
+	return marshalNoEscape(m)
+}
+
+// marshalNoEscape is json.Marshal without HTML escaping ("->" stays as
+// is, as in AWS's messages).
+func marshalNoEscape(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func upperStat(s string) string {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -104,7 +103,7 @@ func (n *Notifier) Publish(ctx context.Context, topic, subject, message, id stri
 	note := Notification{Type: "Notification", MessageID: id, TopicArn: n.TopicArn(t.Name), Subject: subject,
 		Message: message, Timestamp: at.UTC().Format("2006-01-02T15:04:05.000Z"), SignatureVersion: "1",
 		SigningCertURL: "", UnsubscribeURL: ""}
-	body, _ := json.Marshal(note)
+	body := []byte(marshalNoEscape(note))
 	var out []DeliveryResult
 	for _, s := range t.Subscriptions {
 		key := id + "\x00" + s.Protocol + ":" + s.Endpoint

@@ -121,7 +121,15 @@ func (a *Alarm) evaluate(now time.Time, m *Metrics) *HistoryItem {
 	if next == a.State {
 		return nil
 	}
-	if next != StateInsufficientData {
+	switch {
+	case next != StateInsufficientData && present == 0:
+		treated := "NonBreaching"
+		if c.TreatMissingData == "breaching" {
+			treated = "Breaching"
+		}
+		reason = fmt.Sprintf("Threshold Crossed: no datapoints were received for %d period%s and %d missing datapoint%s %s treated as [%s].",
+			len(dps), plural(len(dps)), missing, plural(missing), wasWere(missing), treated)
+	case next != StateInsufficientData:
 		reason = a.thresholdReason(next, dps, breaching)
 	}
 	h := &HistoryItem{AlarmName: c.AlarmName, Timestamp: now.UTC(), OldState: a.State, NewState: next,

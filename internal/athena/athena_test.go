@@ -238,7 +238,14 @@ func TestSandbox(t *testing.T) {
 }
 
 func TestEmptyAndMissing(t *testing.T) {
-	db, err := Open(t.Context(), Config{DataDir: t.TempDir()})
+	dir := t.TempDir()
+	// Files that are not flow log objects: the log store's segments, a
+	// stray .log outside any S3 key, an in-flight object.
+	os.MkdirAll(filepath.Join(dir, LogStoreDir), 0o755)
+	os.WriteFile(filepath.Join(dir, LogStoreDir, "seg-00000001.log"), []byte("\x00\x01binary"), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.log"), []byte("hello\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".x.log.gz.tmp"), []byte("partial"), 0o644)
+	db, err := Open(t.Context(), Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ const (
 // Athena's partition columns take (spec §5.1, §9.1). Fields are empty when
 // the key does not follow either AWS layout.
 type Partition struct {
-	Account, Region         string
+	Account, Region        string
 	Year, Month, Day, Hour string
 }
 
@@ -61,13 +61,24 @@ func PartitionOf(key string) Partition {
 	return Partition{Account: m[1], Region: m[2], Year: m[3], Month: m[4], Day: m[5], Hour: m[6]}
 }
 
-func objectKind(name string) (ObjectKind, bool) {
+// LogStoreDir is where the CloudWatch-like log store keeps its segments
+// under a data directory; it is not part of the S3 layout.
+const LogStoreDir = "cloudwatch-logs"
+
+// objectKind classifies a file by name: ".parquet" objects, ".log.gz"
+// objects anywhere, and plain ".log" objects only inside an S3 key
+// (under AWSLogs/), so that other files ending in .log are not mistaken
+// for flow logs.
+func objectKind(rel string) (ObjectKind, bool) {
+	name := filepath.Base(rel)
 	switch {
 	case strings.HasPrefix(name, "."), strings.HasSuffix(name, ".tmp"):
 		return 0, false // hidden or in-flight objects are not visible yet
 	case strings.HasSuffix(name, ".parquet"):
 		return ObjectParquet, true
-	case strings.HasSuffix(name, ".log.gz"), strings.HasSuffix(name, ".log"):
+	case strings.HasSuffix(name, ".log.gz"):
+		return ObjectText, true
+	case strings.HasSuffix(name, ".log") && strings.Contains("/"+filepath.ToSlash(rel), "/AWSLogs/"):
 		return ObjectText, true
 	}
 	return 0, false
@@ -94,12 +105,13 @@ func ScanObjects(dir string) ([]Object, error) {
 			return err
 		}
 		if d.IsDir() {
-			if p != abs && strings.HasPrefix(d.Name(), ".") {
+			if p != abs && (strings.HasPrefix(d.Name(), ".") || d.Name() == LogStoreDir) {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		kind, ok := objectKind(d.Name())
+		rel, _ := filepath.Rel(abs, p)
+		kind, ok := objectKind(rel)
 		if !ok || !d.Type().IsRegular() {
 			return nil
 		}
@@ -110,7 +122,6 @@ func ScanObjects(dir string) ([]Object, error) {
 		if info.Size() == 0 {
 			return nil
 		}
-		rel, _ := filepath.Rel(abs, p)
 		o := Object{Path: p, Kind: kind, Partition: PartitionOf(rel)}
 		if kind == ObjectText {
 			h, err := readHeader(p)

@@ -182,6 +182,18 @@ func (e *evaluator) add(ev *logstore.Event) {
 		return
 	}
 	e.events++
+	for _, any := range e.r.needAny {
+		found := false
+		for _, s := range any {
+			if strings.Contains(ev.Message, s) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return
+		}
+	}
 	var toks []string
 	if e.r.LogFormat == "CLF" {
 		toks = e.tokenize(ev.Message)

@@ -54,6 +54,10 @@ type Rule struct {
 	value   *accessor
 	filters []filter
 	maxPos  int // highest CLF position used, 0-based
+	// needAny lists, per In/StartsWith filter, strings of which one must
+	// occur in the raw event for the filter to match: a cheap test that
+	// rejects most events before they are split into fields.
+	needAny [][]string
 }
 
 // Schema must be {"Name": "CloudWatchLogRule", "Version": 1}.
@@ -258,6 +262,15 @@ func (r *Rule) compile() error {
 			return err
 		}
 		r.filters = append(r.filters, cf)
+		if cf.op == opIn || cf.op == opStartsWith {
+			ok := true
+			for _, s := range cf.strs {
+				ok = ok && s != ""
+			}
+			if ok {
+				r.needAny = append(r.needAny, cf.strs)
+			}
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package topn
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -57,11 +59,16 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// LogStoreDir is where the CloudWatch-like log store lives under a data
+// directory; ObjectSource skips it.
+const LogStoreDir = "cloudwatch-logs"
+
 // ObjectSource reads the text objects (.log.gz, .log) of an S3-layout data
 // directory as log events: one event per record line, the header skipped,
 // the timestamp the record's start (as CloudWatch Logs has it, spec §5.2),
 // the stream its interface-id, and no log group (rules apply to every
-// object).
+// object). The Event and its Message are valid only during the callback:
+// copy what you keep.
 type ObjectSource struct {
 	Dir string
 }
@@ -75,12 +82,18 @@ func (s ObjectSource) Files() ([]string, error) {
 		}
 		name := d.Name()
 		if d.IsDir() {
-			if p != s.Dir && strings.HasPrefix(name, ".") {
+			if p != s.Dir && (strings.HasPrefix(name, ".") || name == LogStoreDir) {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if !strings.HasPrefix(name, ".") && (strings.HasSuffix(name, ".log.gz") || strings.HasSuffix(name, ".log")) {
+		if strings.HasPrefix(name, ".") || !d.Type().IsRegular() {
+			return nil
+		}
+		// .log.gz anywhere; plain .log only inside an S3 key, so that the
+		// log store's segment files are never read as flow logs.
+		if strings.HasSuffix(name, ".log.gz") ||
+			strings.HasSuffix(name, ".log") && strings.Contains(filepath.ToSlash(p), "/AWSLogs/") {
 			files = append(files, p)
 		}
 		return nil
@@ -177,8 +190,11 @@ func readObject(ctx context.Context, path string, q logstore.Query, ev *logstore
 	for n := 2; ; n++ {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
-			msg := strings.TrimRight(string(line), "\r\n")
-			if msg != "" {
+			line = bytes.TrimRight(line, "\r\n")
+			if len(line) > 0 {
+				// The message aliases the read buffer: it is valid only
+				// during fn, which is the Source contract here.
+				msg := unsafe.String(&line[0], len(line))
 				ev.Message = msg
 				ev.LogStream, ev.Timestamp = "", 0
 				fieldsAt(msg, startIdx, eniIdx, ev)
@@ -205,28 +221,30 @@ func readObject(ctx context.Context, path string, q logstore.Query, ev *logstore
 }
 
 // fieldsAt sets the event's timestamp (start × 1000) and stream
-// (interface-id) from a record line.
+// (interface-id) from a record line, hopping from space to space.
 func fieldsAt(msg string, startIdx, eniIdx int, ev *logstore.Event) {
-	idx := 0
-	for i := 0; i < len(msg); {
+	last := max(startIdx, eniIdx)
+	i := 0
+	for idx := 0; idx <= last; idx++ {
 		for i < len(msg) && msg[i] == ' ' {
 			i++
 		}
-		j := i
-		for j < len(msg) && msg[j] != ' ' {
-			j++
+		if i >= len(msg) {
+			return
 		}
-		if idx == startIdx {
+		j := strings.IndexByte(msg[i:], ' ')
+		if j < 0 {
+			j = len(msg)
+		} else {
+			j += i
+		}
+		switch idx {
+		case startIdx:
 			if v, ok := parseNumber(msg[i:j]); ok {
 				ev.Timestamp = int64(v) * 1000
 			}
-		}
-		if idx == eniIdx {
+		case eniIdx:
 			ev.LogStream = msg[i:j]
-		}
-		idx++
-		if idx > startIdx && idx > eniIdx {
-			return
 		}
 		i = j
 	}

@@ -61,4 +61,3 @@ func singleField(id flow.FieldID) flow.Format {
 	f, _ := flow.NewFormat(id)
 	return f
 }
-

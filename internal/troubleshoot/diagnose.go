@@ -40,6 +40,7 @@ type Options struct {
 	TopN               int     // top rejected sources (10)
 	EgressFactor       float64 // egress bytes over the median of the interfaces (10)
 	EgressMinBytes     int64   // egress bytes below this are never unusual (100 MiB)
+	FloodRequests      int     // requests to one service in 5 minutes (1000)
 }
 
 func (o *Options) defaults() {
@@ -58,6 +59,9 @@ func (o *Options) defaults() {
 	if o.EgressFactor <= 0 {
 		o.EgressFactor = 10
 	}
+	if o.FloodRequests <= 0 {
+		o.FloodRequests = 1000
+	}
 	if o.EgressMinBytes <= 0 {
 		o.EgressMinBytes = 100 << 20
 	}
@@ -74,6 +78,7 @@ type Report struct {
 	Conversations int   `json:"conversations"`
 	Topology      bool  `json:"topology"`
 
+	Problems           []Problem `json:"problems"`
 	Blocked            []Blocked `json:"blocked"`
 	Broken             []Finding `json:"accept_but_broken"`
 	Security           []Finding `json:"security"`
@@ -110,8 +115,144 @@ type Blocked struct {
 	Decision *Decision  `json:"decision,omitempty"`
 	Checks   []Decision `json:"checks,omitempty"`
 	Fix      *Fix       `json:"fix,omitempty"`
+	// Campaign names the hostile activity the client takes part in.
+	Campaign string `json:"campaign,omitempty"`
 
 	conv *Conversation
+}
+
+// Problem groups the blocked conversations that one change would fix: same
+// interface, direction, leg, service and deciding rule (or seed rule), or
+// the same hostile campaign.
+type Problem struct {
+	Interface string     `json:"interface_id"`
+	Direction string     `json:"direction"`
+	Response  bool       `json:"response"`
+	Server    netip.Addr `json:"server"`
+	Port      uint16     `json:"port"`
+	Protocol  uint8      `json:"protocol"`
+	Service   string     `json:"service"`
+	Seed      SeedRule   `json:"seed_rule"`
+	Suspect   Suspect    `json:"suspect"`
+	Reason    string     `json:"reason"`
+	Decision  *Decision  `json:"decision,omitempty"`
+	// Fix is the fix of the conversation with the most records; with
+	// several clients the same change is needed for each (or a wider CIDR).
+	Fix      *Fix   `json:"fix,omitempty"`
+	Campaign string `json:"campaign,omitempty"`
+	// AlsoOn and OtherServers list the other interfaces and servers of
+	// problems merged into this one because the same change fixes them.
+	AlsoOn       []string     `json:"also_on,omitempty"`
+	OtherServers []netip.Addr `json:"other_servers,omitempty"`
+
+	Clients       []netip.Addr `json:"clients"` // the first 10, most records first
+	ClientCount   int          `json:"client_count"`
+	Conversations int          `json:"conversations"`
+	Records       int          `json:"reject_records"`
+	Packets       int64        `json:"reject_packets"`
+	First         int64        `json:"first"`
+	Last          int64        `json:"last"`
+	Confidence    Confidence   `json:"confidence"`
+}
+
+// maxListed is how many clients a Problem lists.
+const maxListed = 10
+
+// problems groups blocked conversations (sorted by records, most first).
+func problems(bs []Blocked) []Problem {
+	idx := map[string]int{}
+	seen := map[int]map[netip.Addr]bool{}
+	var out []Problem
+	for _, b := range bs {
+		key := b.Campaign
+		if key == "" {
+			dec := string(b.Suspect)
+			if b.Decision != nil {
+				dec = b.Decision.String()
+			}
+			key = fmt.Sprintf("%s|%s|%v|%d|%d|%s|%s", b.Interface, b.Direction, b.Response, b.Protocol, b.Port, b.Server, dec)
+		}
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			seen[i] = map[netip.Addr]bool{}
+			out = append(out, Problem{Interface: b.Interface, Direction: b.Direction, Response: b.Response, Server: b.Server,
+				Port: b.Port, Protocol: b.Protocol, Service: b.Service, Seed: b.Seed, Suspect: b.Suspect, Reason: b.Reason,
+				Decision: b.Decision, Fix: b.Fix, Campaign: b.Campaign, First: b.First, Confidence: b.Confidence})
+		}
+		p := &out[i]
+		if !seen[i][b.Client] {
+			seen[i][b.Client] = true
+			p.ClientCount++
+			if len(p.Clients) < maxListed {
+				p.Clients = append(p.Clients, b.Client)
+			}
+		}
+		p.Conversations++
+		p.Records += b.Records
+		p.Packets += b.Packets
+		p.First = min(p.First, b.First)
+		p.Last = max(p.Last, b.Last)
+		p.Confidence = minConfidence(p.Confidence, b.Confidence)
+	}
+	// A host-CIDR fix shown for one of several clients: widen it to the
+	// smallest prefix covering them all when that stays reasonably narrow.
+	for i := range out {
+		p := &out[i]
+		if p.Fix == nil || p.Fix.hostCIDR == "" || p.ClientCount < 2 {
+			continue
+		}
+		all := make([]netip.Addr, 0, len(seen[i]))
+		for c := range seen[i] {
+			all = append(all, c)
+		}
+		if pf, ok := covering(all); ok && pf.Bits() >= pf.Addr().BitLen()/2 {
+			p.Fix = p.Fix.widen(pf)
+		}
+	}
+	return mergeSameFix(out)
+}
+
+// mergeSameFix merges problems whose fix is the very same change (for
+// example one security group rule for several interfaces and clients).
+func mergeSameFix(ps []Problem) []Problem {
+	byCmd := map[string]int{}
+	var out []Problem
+	for _, p := range ps {
+		if p.Fix == nil || p.Fix.Command == "" || p.Campaign != "" {
+			out = append(out, p)
+			continue
+		}
+		i, ok := byCmd[p.Fix.Command]
+		if !ok {
+			byCmd[p.Fix.Command] = len(out)
+			out = append(out, p)
+			continue
+		}
+		q := &out[i]
+		for _, c := range p.Clients {
+			if !slices.Contains(q.Clients, c) {
+				q.ClientCount++
+				if len(q.Clients) < maxListed {
+					q.Clients = append(q.Clients, c)
+				}
+			}
+		}
+		if p.Interface != q.Interface && !slices.Contains(q.AlsoOn, p.Interface) {
+			q.AlsoOn = append(q.AlsoOn, p.Interface)
+		}
+		if p.Server != q.Server && !slices.Contains(q.OtherServers, p.Server) {
+			q.OtherServers = append(q.OtherServers, p.Server)
+		}
+		q.Conversations += p.Conversations
+		q.Records += p.Records
+		q.Packets += p.Packets
+		q.First = min(q.First, p.First)
+		q.Last = max(q.Last, p.Last)
+		q.Confidence = minConfidence(q.Confidence, p.Confidence)
+	}
+	return out
 }
 
 // Finding is an ACCEPT-but-broken or security observation.
@@ -124,6 +265,7 @@ type Finding struct {
 	Server     netip.Addr `json:"server,omitzero"`
 	Port       uint16     `json:"port,omitempty"`
 	Protocol   uint8      `json:"protocol,omitempty"`
+	Sources    int        `json:"sources,omitempty"` // distinct sources (brute force, flood)
 	Records    int        `json:"records,omitempty"`
 	First      int64      `json:"first,omitempty"`
 	Last       int64      `json:"last,omitempty"`
@@ -149,6 +291,7 @@ const (
 	KindSkipData          = "skipdata"
 	KindPortScan          = "port-scan"
 	KindBruteForce        = "brute-force"
+	KindFlood             = "flood"
 	KindEgressVolume      = "unusual-egress"
 )
 
@@ -170,14 +313,14 @@ type analysis struct {
 	own   map[string]netip.Addr
 	convs []*Conversation
 	ev    *evaluator
-	// hostile sources (scan, brute force)
-	hostile map[netip.Addr]string
+	// hostile sources (scan, brute force, flood)
+	hostile map[netip.Addr]*campaign
 }
 
 // Diagnose analyses flow log records.
 func Diagnose(records []flow.Record, opts Options) Report {
 	opts.defaults()
-	a := &analysis{opts: opts, recs: records, hostile: map[netip.Addr]string{}}
+	a := &analysis{opts: opts, recs: records, hostile: map[netip.Addr]*campaign{}}
 	if opts.Topology != nil {
 		a.ev = &evaluator{t: opts.Topology}
 	}
@@ -223,6 +366,7 @@ func Diagnose(records []flow.Record, opts Options) Report {
 	rep.Security = a.security()
 	rep.TopRejectedSources = a.topRejected()
 	rep.Blocked = a.blocked()
+	rep.Problems = problems(rep.Blocked)
 	rep.Broken = a.broken()
 	if rep.SkipData > 0 {
 		rep.Broken = append(rep.Broken, Finding{Kind: KindSkipData, Severity: "warning", Records: rep.SkipData,
@@ -346,13 +490,16 @@ func (a *analysis) blocked() []Blocked {
 				b.Reason += fmt.Sprintf("; %s in the same subnet accepted the same traffic, so the network ACL allows it: the security group of %s is the one", other, cand.view.Interface)
 			}
 		}
+		if c := a.hostile[b.Client]; c != nil && (!b.Response || c.Responses) {
+			b.Campaign = c.Label
+		}
 		if a.ev != nil {
 			a.explain(&b)
 		}
 		out = append(out, b)
 	}
 	slices.SortStableFunc(out, func(x, y Blocked) int {
-		if hx, hy := x.Fix != nil && x.Fix.Hostile, y.Fix != nil && y.Fix.Hostile; hx != hy {
+		if hx, hy := x.Campaign != "", y.Campaign != ""; hx != hy {
 			if hx {
 				return 1
 			}

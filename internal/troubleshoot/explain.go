@@ -12,14 +12,20 @@ import (
 // or the advice to keep it blocked.
 type Fix struct {
 	// Hostile means the traffic looks like an attack and should stay blocked.
-	Hostile bool   `json:"hostile,omitempty"`
-	Summary string `json:"summary"`
+	Hostile bool `json:"hostile,omitempty"`
+	// Campaign names the hostile activity (port scan, brute force, flood).
+	Campaign string `json:"campaign,omitempty"`
+	Summary  string `json:"summary"`
 	// Command is the AWS CLI call that makes the change.
 	Command string `json:"command,omitempty"`
 	// Patch is the change as a what-if patch (vpcflow whatif --patch).
 	Patch *Patch `json:"patch,omitempty"`
 	// Caution notes a risk of applying the change.
 	Caution string `json:"caution,omitempty"`
+
+	// hostCIDR is the host CIDR the change allows, when it names a single
+	// address (so that a group of clients can widen it).
+	hostCIDR string
 }
 
 // adminPorts are remote administration and database ports that should not be
@@ -66,8 +72,8 @@ func (a *analysis) explain(b *Blocked) {
 }
 
 func (a *analysis) fix(b *Blocked, e *vpc.Interface, d Decision) *Fix {
-	if why, ok := a.hostile[b.Client]; ok && !b.Response {
-		return &Fix{Hostile: true, Summary: fmt.Sprintf("keep it blocked: %s %s", b.Client, why)}
+	if c, ok := a.hostile[b.Client]; ok && (!b.Response || c.Responses) {
+		return &Fix{Hostile: true, Campaign: c.Label, Summary: c.Advice}
 	}
 	t := a.opts.Topology
 	req := requestPacket(b.conv)
@@ -144,6 +150,9 @@ func sgFix(t *vpc.Topology, b *Blocked, e *vpc.Interface, p packet) *Fix {
 		Command: fmt.Sprintf("aws ec2 %s --group-id %s --ip-permissions '%s'", verb, sg, perm),
 		Patch:   &Patch{SecurityGroups: []SGChange{ch}},
 	}
+	if group == "" {
+		f.hostCIDR = rule.CIDR
+	}
 	if !egress && !remote.IsPrivate() && adminPorts[p.dport] && hasPorts(p.proto) {
 		f.Caution = fmt.Sprintf("this opens %s to an internet address; keep it to this /32, or prefer a bastion or Session Manager", p.service())
 	}
@@ -207,6 +216,7 @@ func naclFix(t *vpc.Topology, b *Blocked, d Decision, p packet) *Fix {
 			acl.ID, flag, num, args, block, entry.CIDR),
 		Patch: &Patch{NetworkACLs: []NACLChange{ch}},
 	}
+	f.hostCIDR = entry.CIDR
 	if d.RuleNumber != DefaultRuleNumber {
 		f.Caution = fmt.Sprintf("rule %d denies this explicitly; make sure that is not intended (a block list) before allowing it", d.RuleNumber)
 		if num == d.RuleNumber {
@@ -252,4 +262,45 @@ func publicOutside(t *vpc.Topology, addr netip.Addr) bool {
 		return false
 	}
 	return !addr.IsPrivate() && !addr.IsLoopback() && !addr.IsLinkLocalUnicast()
+}
+
+// widen rewrites a fix that allows one host so that it allows prefix.
+func (f *Fix) widen(prefix netip.Prefix) *Fix {
+	old, nw := f.hostCIDR, prefix.String()
+	g := *f
+	g.Summary = strings.ReplaceAll(f.Summary, old, nw)
+	g.Command = strings.ReplaceAll(f.Command, old, nw)
+	g.hostCIDR = ""
+	if f.Patch != nil {
+		b, err := f.Patch.Marshal()
+		if err == nil {
+			if p, err := ParsePatch([]byte(strings.ReplaceAll(string(b), old, nw)), "fix"); err == nil {
+				g.Patch = p
+			}
+		}
+	}
+	return &g
+}
+
+// covering returns the smallest prefix that contains every address.
+func covering(addrs []netip.Addr) (netip.Prefix, bool) {
+	if len(addrs) == 0 {
+		return netip.Prefix{}, false
+	}
+	first := addrs[0]
+	bits := first.BitLen()
+	for _, a := range addrs[1:] {
+		if a.BitLen() != first.BitLen() {
+			return netip.Prefix{}, false
+		}
+		for bits > 0 {
+			p, _ := first.Prefix(bits)
+			if p.Contains(a) {
+				break
+			}
+			bits--
+		}
+	}
+	p, err := first.Prefix(bits)
+	return p, err == nil
 }

@@ -267,3 +267,34 @@ func TestExpectationNotLogged(t *testing.T) {
 		}
 	}
 }
+
+// Conversations that one change fixes are one problem; a host-CIDR fix is
+// widened to cover every client of the problem.
+func TestProblemsGroupAndWiden(t *testing.T) {
+	s := newSim(t, richFormat)
+	s.ping("203.0.113.12", "198.51.100.20", "10.0.0.10", 2)
+	s.ping("203.0.113.40", "198.51.100.20", "10.0.0.10", 2)
+	s.tcp("10.0.10.15", "10.0.20.25", "10.0.20.25", 40001, 3306, answer)
+	s.tcp("10.0.11.22", "10.0.20.25", "10.0.20.25", 40002, 3306, answer)
+	rep := s.diagnose(Options{})
+	if len(rep.Blocked) != 4 || len(rep.Problems) != 2 {
+		t.Fatalf("blocked %d problems %d: %+v", len(rep.Blocked), len(rep.Problems), rep.Problems)
+	}
+	for _, p := range rep.Problems {
+		if p.ClientCount != 2 || p.Conversations != 2 {
+			t.Errorf("problem %s: %d clients %d conversations", p.Service, p.ClientCount, p.Conversations)
+		}
+		switch p.Service {
+		case "icmp":
+			if !strings.Contains(p.Fix.Command, "--cidr-block 203.0.113.0/26") || p.Fix.Patch.NetworkACLs[0].Egress[0].CIDR != "203.0.113.0/26" {
+				t.Errorf("icmp fix not widened: %s %+v", p.Fix.Command, p.Fix.Patch)
+			}
+		case "tcp/3306":
+			if !strings.Contains(p.Fix.Command, "GroupId=sg-00000000000000app") {
+				t.Errorf("mysql fix: %s", p.Fix.Command)
+			}
+		default:
+			t.Errorf("unexpected problem %+v", p)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -39,61 +40,59 @@ func (r *Report) WriteText(w io.Writer) error {
 		p.printf("NODATA records: %d, SKIPDATA records: %d\n", r.NoData, r.SkipData)
 	}
 
-	p.printf("\nBlocked conversations: %d\n", len(r.Blocked))
-	type hostileGroup struct {
-		n       int
-		records int
-		advice  string
-	}
-	hostile := map[string]*hostileGroup{}
-	var hostileOrder []string
-	for i, b := range r.Blocked {
-		if b.Fix != nil && b.Fix.Hostile {
-			// One line per hostile source: its probes stay blocked.
-			k := b.Client.String()
-			g := hostile[k]
-			if g == nil {
-				g = &hostileGroup{advice: b.Fix.Summary}
-				hostile[k] = g
-				hostileOrder = append(hostileOrder, k)
-			}
-			g.n++
-			g.records += b.Records
-			continue
+	var plain, hostile []Problem
+	for _, pr := range r.Problems {
+		if pr.Campaign != "" {
+			hostile = append(hostile, pr)
+		} else {
+			plain = append(plain, pr)
 		}
+	}
+	p.printf("\nBlocked: %d conversations in %d problems\n", len(r.Blocked), len(plain))
+	for i, pr := range plain {
 		what := "request"
-		if b.Response {
+		if pr.Response {
 			what = "response"
 		}
-		p.printf("\n%d. %s -> %s %s  [%s %s REJECTed on %s]\n", i+1, b.Client, b.Server, b.Service, what, b.Direction, b.Interface)
-		p.printf("   records: %d rejected (%d packets) over %d client ports, %s to %s; confidence %s (roles by %s)\n",
-			b.Records, b.Packets, b.ClientPorts, unix(b.First), unix(b.Last), b.Confidence, b.RoleBy)
-		p.printf("   seed rule %d: %s\n", b.Seed, b.Reason)
-		if b.Decision != nil {
-			p.printf("   decided by: %s\n", b.Decision)
-			p.printf("   why: %s\n", b.Decision.Explanation)
-		} else {
-			p.printf("   suspect: %s\n", suspectText(b.Suspect))
+		servers := pr.Server.String()
+		for _, o := range pr.OtherServers {
+			servers += ", " + o.String()
 		}
-		if f := b.Fix; f != nil {
-			if f.Hostile {
-				p.printf("   advice: %s\n", f.Summary)
-			} else {
-				p.printf("   fix: %s\n", f.Summary)
-				if f.Command != "" {
-					p.printf("        %s\n", f.Command)
-				}
-				if f.Caution != "" {
-					p.printf("   caution: %s\n", f.Caution)
-				}
+		on := pr.Interface
+		if len(pr.AlsoOn) > 0 {
+			on += ", " + strings.Join(pr.AlsoOn, ", ")
+		}
+		p.printf("\n%d. %s to %s from %s  [%s %s REJECTed on %s]\n", i+1, pr.Service, servers, clientList(pr), what, pr.Direction, on)
+		p.printf("   %d rejected records (%d packets) in %d conversations, %s to %s; confidence %s\n",
+			pr.Records, pr.Packets, pr.Conversations, unix(pr.First), unix(pr.Last), pr.Confidence)
+		p.printf("   seed rule %d: %s\n", pr.Seed, pr.Reason)
+		if pr.Decision != nil {
+			p.printf("   decided by: %s\n", pr.Decision)
+			p.printf("   why: %s\n", pr.Decision.Explanation)
+		} else {
+			p.printf("   suspect: %s\n", suspectText(pr.Suspect))
+		}
+		if f := pr.Fix; f != nil {
+			p.printf("   fix: %s\n", f.Summary)
+			if f.Command != "" {
+				p.printf("        %s\n", f.Command)
+			}
+			if pr.ClientCount > 1 && f.hostCIDR != "" {
+				p.printf("        (shown for one client; %d clients need it, or use a wider CIDR or a security group reference)\n", pr.ClientCount)
+			}
+			if f.Caution != "" {
+				p.printf("   caution: %s\n", f.Caution)
 			}
 		}
 	}
-	if len(hostileOrder) > 0 {
+	if len(hostile) > 0 {
 		p.printf("\nBlocked traffic that looks hostile (keep it blocked):\n")
-		for _, k := range hostileOrder {
-			g := hostile[k]
-			p.printf("  - %s: %d conversations, %d REJECT records; %s\n", k, g.n, g.records, g.advice)
+		for _, pr := range hostile {
+			advice := ""
+			if pr.Fix != nil {
+				advice = "; " + pr.Fix.Summary
+			}
+			p.printf("  - %s: %d sources, %d conversations, %d REJECT records%s\n", pr.Campaign, pr.ClientCount, pr.Conversations, pr.Records, advice)
 		}
 	}
 	writeFindings(p, "ACCEPT but broken", r.Broken)
@@ -106,6 +105,23 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	return p.err
+}
+
+func clientList(pr Problem) string {
+	var b strings.Builder
+	if pr.ClientCount > 1 {
+		fmt.Fprintf(&b, "%d clients: ", pr.ClientCount)
+	}
+	for i, c := range pr.Clients {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.String())
+	}
+	if pr.ClientCount > len(pr.Clients) {
+		b.WriteString(", ...")
+	}
+	return b.String()
 }
 
 func suspectText(s Suspect) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"vpcflow/internal/flow"
 )
@@ -36,8 +37,23 @@ func requestCounts(c *Conversation) (accept, reject int) {
 	return ca, cr
 }
 
-// security finds port scans, SSH/RDP brute force and unusual egress. It
-// also fills a.hostile for the fix advice.
+// campaign is hostile activity that blocked traffic belongs to.
+type campaign struct {
+	Label  string // "port scan by 185.220.101.77", "SSH brute force on 10.0.0.30:22"
+	Advice string
+	// Responses: the responses to it should stay blocked too (floods).
+	Responses bool
+}
+
+// mark records that src takes part in a campaign (the first one wins).
+func (a *analysis) mark(src netip.Addr, c *campaign) {
+	if _, ok := a.hostile[src]; !ok {
+		a.hostile[src] = c
+	}
+}
+
+// security finds port scans, SSH/RDP brute force, floods and unusual
+// egress. It also fills a.hostile for the fix advice.
 func (a *analysis) security() []Finding {
 	var out []Finding
 	stats := map[netip.Addr]*sourceStats{}
@@ -102,47 +118,26 @@ func (a *analysis) security() []Finding {
 			f.Detail = "every probe was rejected: the rules hold; keep them"
 		}
 		out = append(out, f)
-		a.hostile[src] = "is scanning ports (" + f.Summary + ")"
+		a.mark(src, &campaign{Label: "port scan by " + src.String(),
+			Advice: "keep it blocked: " + f.Summary})
 	}
-	// Brute force: many connections from one source to SSH or RDP.
-	for _, c := range a.convs {
-		if c.Protocol != 6 || (c.Port != 22 && c.Port != 3389) {
-			continue
-		}
-		acc, rej := requestCounts(c)
-		attempts := max(c.ClientPorts, acc+rej)
-		if attempts < a.opts.BruteForceAttempts {
-			continue
-		}
-		name := "SSH"
-		if c.Port == 3389 {
-			name = "RDP"
-		}
-		sev := "warning"
-		detail := "every attempt was rejected"
-		if acc > 0 {
-			sev = "high"
-			detail = fmt.Sprintf("%d attempts were ACCEPTed: the port is open to this source; restrict it", acc)
-		}
-		out = append(out, Finding{Kind: KindBruteForce, Severity: sev, Client: c.Client, Server: c.Server, Port: c.Port, Protocol: 6,
-			Records: acc + rej, First: c.First, Last: c.Last, Confidence: Medium,
-			Summary: fmt.Sprintf("%s brute force: %s made %d connection attempts to %s:%d", name, c.Client, attempts, c.Server, c.Port),
-			Detail:  detail})
-		if _, ok := a.hostile[c.Client]; !ok {
-			a.hostile[c.Client] = fmt.Sprintf("is brute-forcing %s (%d attempts)", name, attempts)
-		}
-	}
+	out = append(out, a.bruteForce()...)
+	out = append(out, a.floods()...)
 	out = append(out, a.egressVolume()...)
 	return out
 }
 
-// egressVolume flags interfaces that send far more bytes out of the VPC than
-// the others.
+// egressVolume flags interfaces that send far more bytes out of the VPC
+// than usual: in one hour compared with their own median hour (a burst,
+// such as an exfiltration at night), or in total compared with the other
+// interfaces.
 func (a *analysis) egressVolume() []Finding {
 	type vol struct {
 		bytes   int64
 		records int
-		top     map[netip.Addr]int64
+		hours   map[int64]int64
+		top     map[int64]map[netip.Addr]int64 // per hour, per destination
+		dests   map[netip.Addr]int64
 	}
 	per := map[string]*vol{}
 	for _, i := range a.idx {
@@ -159,51 +154,83 @@ func (a *analysis) egressVolume() []Finding {
 		}
 		v := per[r.InterfaceID]
 		if v == nil {
-			v = &vol{top: map[netip.Addr]int64{}}
+			v = &vol{hours: map[int64]int64{}, top: map[int64]map[netip.Addr]int64{}, dests: map[netip.Addr]int64{}}
 			per[r.InterfaceID] = v
 		}
+		h := r.Start / 3600
 		v.bytes += r.Bytes
 		v.records++
-		v.top[dst.addr] += r.Bytes
+		v.hours[h] += r.Bytes
+		if v.top[h] == nil {
+			v.top[h] = map[netip.Addr]int64{}
+		}
+		v.top[h][dst.addr] += r.Bytes
+		v.dests[dst.addr] += r.Bytes
 	}
 	if len(per) == 0 {
 		return nil
+	}
+	topOf := func(m map[netip.Addr]int64) (netip.Addr, int64) {
+		var best netip.Addr
+		var bestB int64 = -1
+		for d, b := range m {
+			if b > bestB || (b == bestB && d.Less(best)) {
+				best, bestB = d, b
+			}
+		}
+		return best, bestB
+	}
+	median := func(xs []int64) int64 {
+		slices.Sort(xs)
+		if len(xs)%2 == 0 {
+			return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+		}
+		return xs[len(xs)/2]
 	}
 	var all []int64
 	for _, v := range per {
 		all = append(all, v.bytes)
 	}
-	slices.Sort(all)
-	median := all[len(all)/2]
-	if len(all)%2 == 0 {
-		median = (all[len(all)/2-1] + all[len(all)/2]) / 2
-	}
-	var out []Finding
+	fleetMedian := median(all)
 	enis := make([]string, 0, len(per))
 	for k := range per {
 		enis = append(enis, k)
 	}
 	slices.Sort(enis)
+	var out []Finding
 	for _, eni := range enis {
 		v := per[eni]
-		if v.bytes < a.opts.EgressMinBytes {
-			continue
-		}
-		if len(per) >= 3 && float64(v.bytes) < a.opts.EgressFactor*float64(median) {
-			continue
-		}
-		var topDst netip.Addr
-		var topB int64
-		for d, b := range v.top {
-			if b > topB || (b == topB && d.Less(topDst)) {
-				topDst, topB = d, b
+		// A burst: one hour far above the interface's own median hour.
+		if len(v.hours) >= 6 {
+			var hs []int64
+			var peak, peakB int64 = 0, -1
+			for h, b := range v.hours {
+				hs = append(hs, b)
+				if b > peakB || (b == peakB && h < peak) {
+					peak, peakB = h, b
+				}
+			}
+			med := median(hs)
+			if peakB >= a.opts.EgressMinBytes && float64(peakB) >= a.opts.EgressFactor*float64(max(med, 1)) {
+				dst, db := topOf(v.top[peak])
+				out = append(out, Finding{Kind: KindEgressVolume, Severity: "high", Interface: eni, Server: dst, Confidence: Medium,
+					First: peak * 3600, Last: (peak + 1) * 3600,
+					Summary: fmt.Sprintf("%s sent %s out of the VPC in the hour from %s, %s of it to %s; its median hour is %s",
+						eni, humanBytes(peakB), unix(peak*3600), humanBytes(db), dst, humanBytes(med)),
+					Detail: fmt.Sprintf("%.0fx its usual hourly egress: check for exfiltration or a runaway job", float64(peakB)/float64(max(med, 1)))})
+				continue
 			}
 		}
-		f := Finding{Kind: KindEgressVolume, Severity: "warning", Interface: eni, Server: topDst, Records: v.records, Confidence: Medium,
-			Summary: fmt.Sprintf("%s sent %s out of the VPC, %s of it to %s", eni, humanBytes(v.bytes), humanBytes(topB), topDst)}
+		// A heavy interface: far above the others in total.
+		if v.bytes < a.opts.EgressMinBytes || (len(per) >= 3 && float64(v.bytes) < a.opts.EgressFactor*float64(fleetMedian)) {
+			continue
+		}
+		dst, db := topOf(v.dests)
+		f := Finding{Kind: KindEgressVolume, Severity: "warning", Interface: eni, Server: dst, Records: v.records, Confidence: Medium,
+			Summary: fmt.Sprintf("%s sent %s out of the VPC, %s of it to %s", eni, humanBytes(v.bytes), humanBytes(db), dst)}
 		if len(per) >= 3 {
 			f.Detail = fmt.Sprintf("%.0fx the median of the %d interfaces with egress (%s): check for exfiltration or a runaway job",
-				float64(v.bytes)/float64(max(median, 1)), len(per), humanBytes(median))
+				float64(v.bytes)/float64(max(fleetMedian, 1)), len(per), humanBytes(fleetMedian))
 		} else {
 			f.Detail = fmt.Sprintf("over the %s threshold", humanBytes(a.opts.EgressMinBytes))
 		}
@@ -270,6 +297,178 @@ func (a *analysis) topRejected() []Source {
 	})
 	if len(out) > a.opts.TopN {
 		out = out[:a.opts.TopN]
+	}
+	return out
+}
+
+type serviceKey struct {
+	server netip.Addr
+	port   uint16
+	proto  uint8
+}
+
+// bruteForce finds many connections to SSH or RDP from one source, and
+// groups the sources attacking one server port into one finding.
+func (a *analysis) bruteForce() []Finding {
+	type attack struct {
+		sources     []netip.Addr
+		attempts    map[netip.Addr]int
+		acc, rej    int
+		first, last int64
+	}
+	attacks := map[serviceKey]*attack{}
+	var order []serviceKey
+	for _, c := range a.convs {
+		if c.Protocol != 6 || (c.Port != 22 && c.Port != 3389) {
+			continue
+		}
+		acc, rej := requestCounts(c)
+		attempts := max(c.ClientPorts, acc+rej)
+		if attempts < a.opts.BruteForceAttempts {
+			continue
+		}
+		k := serviceKey{c.Server, c.Port, 6}
+		at := attacks[k]
+		if at == nil {
+			at = &attack{attempts: map[netip.Addr]int{}, first: c.First}
+			attacks[k] = at
+			order = append(order, k)
+		}
+		if _, ok := at.attempts[c.Client]; !ok {
+			at.sources = append(at.sources, c.Client)
+		}
+		at.attempts[c.Client] += attempts
+		at.acc += acc
+		at.rej += rej
+		at.first = min(at.first, c.First)
+		at.last = max(at.last, c.Last)
+	}
+	var out []Finding
+	for _, k := range order {
+		at := attacks[k]
+		name := "SSH"
+		if k.port == 3389 {
+			name = "RDP"
+		}
+		slices.SortFunc(at.sources, func(x, y netip.Addr) int {
+			return cmp.Or(cmp.Compare(at.attempts[y], at.attempts[x]), x.Compare(y))
+		})
+		total := 0
+		for _, n := range at.attempts {
+			total += n
+		}
+		f := Finding{Kind: KindBruteForce, Severity: "warning", Client: at.sources[0], Server: k.server, Port: k.port, Protocol: 6,
+			Records: at.acc + at.rej, First: at.first, Last: at.last, Confidence: Medium, Sources: len(at.sources)}
+		if len(at.sources) == 1 {
+			f.Summary = fmt.Sprintf("%s brute force: %s made %d connection attempts to %s:%d", name, at.sources[0], total, k.server, k.port)
+		} else {
+			top := make([]string, 0, 5)
+			for _, src := range at.sources[:min(5, len(at.sources))] {
+				top = append(top, fmt.Sprintf("%s (%d)", src, at.attempts[src]))
+			}
+			f.Summary = fmt.Sprintf("%s brute force on %s:%d from %d sources, %d connection attempts; most active: %s",
+				name, k.server, k.port, len(at.sources), total, strings.Join(top, ", "))
+		}
+		f.Detail = "every attempt was rejected: the rules hold; keep them"
+		if at.acc > 0 {
+			f.Severity = "high"
+			f.Detail = fmt.Sprintf("%d attempts were ACCEPTed: the port is open to them; restrict it to known addresses (or use a bastion / Session Manager)", at.acc)
+		}
+		out = append(out, f)
+		c := &campaign{Label: fmt.Sprintf("%s brute force on %s:%d", name, k.server, k.port),
+			Advice: fmt.Sprintf("keep it blocked: %s brute force (%d sources, %d attempts)", name, len(at.sources), total)}
+		for _, src := range at.sources {
+			a.mark(src, c)
+		}
+	}
+	return out
+}
+
+// floodBucket is the width of the time buckets floods are counted in.
+const floodBucket = 300
+
+// floods finds services that receive, in one 5-minute bucket, at least
+// FloodRequests requests from at least 20 sources and 10 times their median
+// bucket: a flood (DNS amplification through an open resolver, SYN flood).
+func (a *analysis) floods() []Finding {
+	type bucket struct {
+		requests int
+		clients  map[netip.Addr]struct{}
+		rejected int // rejected responses
+	}
+	per := map[serviceKey]map[int64]*bucket{}
+	var order []serviceKey
+	for _, c := range a.convs {
+		k := serviceKey{c.Server, c.Port, c.Protocol}
+		m := per[k]
+		if m == nil {
+			m = map[int64]*bucket{}
+			per[k] = m
+			order = append(order, k)
+		}
+		for _, i := range c.records {
+			r := &a.recs[i]
+			src, _ := endpoints(r)
+			b := m[r.Start/floodBucket]
+			if b == nil {
+				b = &bucket{clients: map[netip.Addr]struct{}{}}
+				m[r.Start/floodBucket] = b
+			}
+			if src.addr == c.Client {
+				if r.Action == flow.ActionAccept || !egress(r, a.own[r.InterfaceID]) {
+					b.requests++
+					b.clients[c.Client] = struct{}{}
+				}
+			} else if r.Action == flow.ActionReject {
+				b.rejected++
+			}
+		}
+	}
+	var out []Finding
+	for _, k := range order {
+		m := per[k]
+		counts := make([]int, 0, len(m))
+		for _, b := range m {
+			counts = append(counts, b.requests)
+		}
+		slices.Sort(counts)
+		median := counts[len(counts)/2]
+		if len(counts) < 3 {
+			median = 0
+		}
+		var worst int64 = -1
+		for t, b := range m {
+			if b.requests < a.opts.FloodRequests || len(b.clients) < 20 || float64(b.requests) < 10*float64(median) {
+				continue
+			}
+			if worst < 0 || b.requests > m[worst].requests {
+				worst = t
+			}
+		}
+		if worst < 0 {
+			continue
+		}
+		b := m[worst]
+		svc := service(k.proto, k.port)
+		f := Finding{Kind: KindFlood, Severity: "high", Server: k.server, Port: k.port, Protocol: k.proto, Records: b.requests,
+			First: worst * floodBucket, Last: (worst + 1) * floodBucket, Confidence: Medium, Sources: len(b.clients),
+			Summary: fmt.Sprintf("flood of %s on %s: %d requests from %d sources in 5 minutes (median %d)", svc, k.server, b.requests, len(b.clients), median)}
+		advice := "keep it blocked; filter or rate-limit it upstream"
+		if k.port == 53 && k.proto == 17 {
+			f.Detail = "an open DNS resolver used for amplification: restrict inbound udp/53 to the networks that need it"
+			advice = "keep the answers blocked and stop accepting the queries: restrict inbound udp/53 (open resolver used for amplification)"
+		}
+		if b.rejected > 0 {
+			f.Detail += fmt.Sprintf("; %d responses were REJECTed", b.rejected)
+			f.Detail = strings.TrimPrefix(f.Detail, "; ")
+		}
+		out = append(out, f)
+		c := &campaign{Label: fmt.Sprintf("%s flood on %s", svc, k.server), Advice: advice, Responses: true}
+		for src := range b.clients {
+			if publicOutside(a.opts.Topology, src) {
+				a.mark(src, c)
+			}
+		}
 	}
 	return out
 }

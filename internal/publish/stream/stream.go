@@ -1,0 +1,602 @@
+// Package stream is the Firehose-like destination (spec §5.3): flow log
+// records as plain text lines, no header, batched by count, bytes or time
+// and published to NATS JetStream on subject <SubjectPrefix>.<flow log id>.
+//
+// Records go through an on-disk spool like the S3 destination's:
+//
+//	Deliver ─► open/<seq>.log   journal of lines, fsynced before Deliver returns
+//	        ─► sealed/<seq>.log  once it holds a full batch (count or bytes), is
+//	                             older than BatchInterval, or on Flush
+//	        ─► JetStream publish with Nats-Msg-Id <flow log id>-<seq>, then removed
+//
+// One sealed journal is one message. A crash between the publish and the
+// removal re-publishes the same message id, which JetStream's duplicate
+// window drops, so a restart duplicates nothing (within the window).
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"vpcflow/internal/flow"
+	"vpcflow/internal/publish"
+	"vpcflow/internal/spool"
+)
+
+const destName = "stream"
+
+// Config configures one stream destination (one flow log).
+type Config struct {
+	FlowLog publish.FlowLog
+	// URL of the NATS server (ignored when Deps.Conn is set).
+	URL string
+	// Stream is the JetStream stream, created if missing with subjects
+	// SubjectPrefix.>.
+	Stream        string
+	SubjectPrefix string
+	// Duplicates is the duplicate-detection window of a stream we create.
+	Duplicates time.Duration
+	// A batch (one message) holds at most MaxBatchRecords records and
+	// MaxBatchBytes bytes (keep it under the server's max_payload, 1 MB by
+	// default), and is sent at the latest BatchInterval after its first
+	// record (by the injected clock at Deliver, or the wall clock).
+	MaxBatchRecords int
+	MaxBatchBytes   int
+	BatchInterval   time.Duration
+	SpoolDir        string
+	// PublishTimeout bounds one publish and its acknowledgement.
+	PublishTimeout         time.Duration
+	RetryInitial, RetryMax time.Duration
+}
+
+// DefaultConfig: Firehose's PutRecordBatch limit of 500 records, 512 KiB
+// messages, 1 s batching.
+func DefaultConfig() Config {
+	return Config{
+		Stream: "VPCFLOW_FLOWLOGS", SubjectPrefix: "vpcflow.flowlogs", Duplicates: 10 * time.Minute,
+		MaxBatchRecords: 500, MaxBatchBytes: 512 << 10, BatchInterval: time.Second,
+		PublishTimeout: 5 * time.Second, RetryInitial: 100 * time.Millisecond, RetryMax: 30 * time.Second,
+	}
+}
+
+// Subject is the subject of a flow log's messages.
+func (c Config) Subject() string { return c.SubjectPrefix + "." + c.FlowLog.ID }
+
+func (c *Config) fill() {
+	d := DefaultConfig()
+	if c.Stream == "" {
+		c.Stream = d.Stream
+	}
+	if c.SubjectPrefix == "" {
+		c.SubjectPrefix = d.SubjectPrefix
+	}
+	if c.Duplicates == 0 {
+		c.Duplicates = d.Duplicates
+	}
+	if c.MaxBatchRecords == 0 {
+		c.MaxBatchRecords = d.MaxBatchRecords
+	}
+	if c.MaxBatchBytes == 0 {
+		c.MaxBatchBytes = d.MaxBatchBytes
+	}
+	if c.BatchInterval == 0 {
+		c.BatchInterval = d.BatchInterval
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = d.PublishTimeout
+	}
+	if c.RetryInitial == 0 {
+		c.RetryInitial = d.RetryInitial
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = d.RetryMax
+	}
+}
+
+// Validate reports a configuration error.
+func (c Config) Validate() error {
+	switch {
+	case c.FlowLog.ID == "" || c.FlowLog.Format.IsZero():
+		return errors.New("stream destination: flow log id and format are required")
+	case c.SpoolDir == "":
+		return errors.New("stream destination: spool directory is required")
+	case strings.ContainsAny(c.FlowLog.ID, ".*> "):
+		return fmt.Errorf("stream destination: flow log id %q cannot be a subject token", c.FlowLog.ID)
+	case c.MaxBatchRecords < 1 || c.MaxBatchBytes < 1024:
+		return errors.New("stream destination: batch limits too small")
+	}
+	return nil
+}
+
+// Deps are the destination's dependencies.
+type Deps struct {
+	// Conn, if set, is used instead of connecting to Config.URL (and is
+	// not closed by Close).
+	Conn     *nats.Conn
+	Now      func() time.Time
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	Metrics  *publish.Metrics
+}
+
+// Destination publishes one flow log's records to JetStream.
+type Destination struct {
+	cfg     Config
+	deps    Deps
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *publish.Metrics
+	status  publish.Tracker
+
+	openDir, sealedDir string
+
+	mu       sync.Mutex
+	cur      *spool.Journal
+	curSince time.Time // batch clock time of the first record in cur
+	seq      uint64
+	closed   bool
+	progress chan struct{}
+	buf      []byte
+
+	nc        *nats.Conn
+	ownConn   bool
+	js        jetstream.JetStream
+	streamOK  bool
+	startOnce sync.Once
+	kick      chan struct{}
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+var _ publish.Destination = (*Destination)(nil)
+
+// New opens the destination and recovers its spool; no network I/O and
+// no goroutine until Start (or the first Deliver or Flush).
+func New(cfg Config, deps Deps) (*Destination, error) {
+	cfg.fill()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Conn == nil && cfg.URL == "" {
+		return nil, errors.New("stream destination: a NATS URL or connection is required")
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Metrics == nil {
+		deps.Metrics = publish.NewMetrics(deps.Registry)
+	}
+	d := &Destination{
+		cfg: cfg, deps: deps, now: deps.Now, metrics: deps.Metrics,
+		log:       deps.Logger.With("destination", destName, "flow_log_id", cfg.FlowLog.ID),
+		openDir:   filepath.Join(cfg.SpoolDir, "open"),
+		sealedDir: filepath.Join(cfg.SpoolDir, "sealed"),
+		progress:  make(chan struct{}),
+		kick:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+	if err := d.recover(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func seqName(seq uint64) string { return fmt.Sprintf("%012d.log", seq) }
+
+func parseSeq(name string) (uint64, bool) {
+	base, ok := strings.CutSuffix(name, ".log")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(base, 10, 64)
+	return n, err == nil
+}
+
+func listSeqs(dir string) ([]uint64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("stream destination: spool: %w", err)
+	}
+	var out []uint64
+	for _, e := range ents {
+		if n, ok := parseSeq(e.Name()); ok {
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
+
+// recover seals every journal left open (they were never published) and
+// counts what is pending.
+func (d *Destination) recover() error {
+	for _, dir := range []string{d.openDir, d.sealedDir} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("stream destination: spool: %w", err)
+		}
+		if err := spool.RemoveTemps(dir); err != nil {
+			return err
+		}
+	}
+	open, err := listSeqs(d.openDir)
+	if err != nil {
+		return err
+	}
+	for _, n := range open {
+		j, err := spool.OpenJournal(filepath.Join(d.openDir, seqName(n)))
+		if err != nil {
+			return err
+		}
+		d.seq = max(d.seq, n)
+		if j.Lines() == 0 {
+			j.Remove()
+			continue
+		}
+		if err := d.sealJournal(j); err != nil {
+			return err
+		}
+	}
+	sealed, err := listSeqs(d.sealedDir)
+	if err != nil {
+		return err
+	}
+	var pending int64
+	for _, n := range sealed {
+		d.seq = max(d.seq, n)
+		j, err := spool.OpenJournal(filepath.Join(d.sealedDir, seqName(n)))
+		if err != nil {
+			return err
+		}
+		pending += j.Lines()
+		j.Close()
+	}
+	d.status.AddPending(pending)
+	return nil
+}
+
+// sealJournal syncs, closes and moves a journal to sealed/.
+func (d *Destination) sealJournal(j *spool.Journal) error {
+	if err := j.Sync(); err != nil {
+		return err
+	}
+	j.Close()
+	name := filepath.Base(j.Path())
+	if err := os.Rename(j.Path(), filepath.Join(d.sealedDir, name)); err != nil {
+		return fmt.Errorf("stream destination: seal: %w", err)
+	}
+	if err := spool.SyncDir(d.sealedDir); err != nil {
+		return err
+	}
+	return spool.SyncDir(d.openDir)
+}
+
+// Start starts the publishing worker.
+func (d *Destination) Start(ctx context.Context) {
+	d.startOnce.Do(func() {
+		ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		d.mu.Lock()
+		d.cancel = cancel
+		d.mu.Unlock()
+		go d.run(ctx)
+	})
+}
+
+func (d *Destination) signal() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Deliver appends record lines to the spool (durably) and seals full
+// batches.
+func (d *Destination) Deliver(ctx context.Context, b publish.Batch) error {
+	if b.FlowLog.ID != "" && b.FlowLog.ID != d.cfg.FlowLog.ID {
+		return fmt.Errorf("stream destination for %s: batch of flow log %s", d.cfg.FlowLog.ID, b.FlowLog.ID)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.Start(context.Background())
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return errors.New("stream destination: closed")
+	}
+	now := b.Now
+	if now.IsZero() {
+		now = d.now()
+	}
+	f := d.cfg.FlowLog.Format
+	sealed := 0
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		err := d.cur.Append(d.buf, n)
+		d.buf, n = d.buf[:0], 0
+		return err
+	}
+	for i := range b.Records {
+		start := len(d.buf)
+		d.buf = flow.AppendText(d.buf, f, &b.Records[i])
+		d.buf = append(d.buf, '\n')
+		line := d.buf[start:]
+		if d.cur != nil && (d.cur.Lines()+int64(n) >= int64(d.cfg.MaxBatchRecords) ||
+			d.cur.Size()+int64(len(d.buf)) > int64(d.cfg.MaxBatchBytes)) {
+			// The current batch is full: write what precedes this line, seal.
+			keep := append([]byte(nil), line...)
+			d.buf = d.buf[:start]
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := d.sealJournal(d.cur); err != nil {
+				return err
+			}
+			d.cur = nil
+			sealed++
+			d.buf = append(d.buf, keep...)
+		}
+		if d.cur == nil {
+			d.seq++
+			j, err := spool.OpenJournal(filepath.Join(d.openDir, seqName(d.seq)))
+			if err != nil {
+				return err
+			}
+			d.cur, d.curSince = j, now
+		}
+		n++
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if d.cur != nil {
+		if err := d.cur.Sync(); err != nil {
+			return err
+		}
+		if !now.Before(d.curSince.Add(d.cfg.BatchInterval)) {
+			if err := d.sealJournal(d.cur); err != nil {
+				return err
+			}
+			d.cur = nil
+			sealed++
+		}
+	}
+	d.status.AddPending(int64(len(b.Records)))
+	if sealed > 0 {
+		d.signal()
+	}
+	return nil
+}
+
+// sealIfDue seals the open batch when it is older than BatchInterval (or
+// always with force).
+func (d *Destination) sealIfDue(now time.Time, force bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cur == nil || (!force && now.Before(d.curSince.Add(d.cfg.BatchInterval))) {
+		return nil
+	}
+	err := d.sealJournal(d.cur)
+	d.cur = nil
+	return err
+}
+
+// Flush sends the open batch and waits until everything is published.
+func (d *Destination) Flush(ctx context.Context) error {
+	d.Start(context.Background())
+	if err := d.sealIfDue(time.Time{}, true); err != nil {
+		return err
+	}
+	d.signal()
+	for {
+		d.mu.Lock()
+		progress := d.progress
+		d.mu.Unlock()
+		if d.status.Pending() == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			st := d.status.Status()
+			if st.State == publish.DeliveryFailed {
+				return fmt.Errorf("stream destination: flush: %w (%s: %s)", ctx.Err(), st.Message, st.Detail)
+			}
+			return fmt.Errorf("stream destination: flush: %w", ctx.Err())
+		case <-progress:
+		}
+	}
+}
+
+// Status is DescribeFlowLogs' view of this destination.
+func (d *Destination) Status() publish.Status { return d.status.Status() }
+
+// Close stops the worker and closes the connection it opened; spooled
+// records stay on disk for the next New.
+func (d *Destination) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	cancel := d.cancel
+	d.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-d.done
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cur != nil {
+		d.cur.Close()
+		d.cur = nil
+	}
+	if d.ownConn && d.nc != nil {
+		d.nc.Close()
+	}
+	return nil
+}
+
+func (d *Destination) notify() {
+	d.mu.Lock()
+	close(d.progress)
+	d.progress = make(chan struct{})
+	d.mu.Unlock()
+}
+
+func (d *Destination) run(ctx context.Context) {
+	defer close(d.done)
+	backoff := publish.Backoff{Initial: d.cfg.RetryInitial, Max: d.cfg.RetryMax}
+	tick := time.NewTicker(max(d.cfg.BatchInterval/2, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		err := d.work(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			delay := backoff.Next()
+			d.log.Warn("publish failed, will retry", "err", err, "retry_in", delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			case <-d.kick:
+				t.Stop()
+			}
+			continue
+		}
+		backoff.Reset()
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.kick:
+		case <-tick.C:
+			if err := d.sealIfDue(d.now(), false); err != nil {
+				d.log.Error("seal", "err", err)
+			}
+		}
+	}
+}
+
+// connect sets up the connection, the JetStream context and the stream.
+func (d *Destination) connect(ctx context.Context) error {
+	if d.js == nil {
+		nc := d.deps.Conn
+		if nc == nil {
+			var err error
+			nc, err = nats.Connect(d.cfg.URL, nats.Name("vpcflow "+d.cfg.FlowLog.ID), nats.RetryOnFailedConnect(true),
+				nats.MaxReconnects(-1), nats.ReconnectWait(d.cfg.RetryInitial))
+			if err != nil {
+				return err
+			}
+			d.ownConn = true
+		}
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return err
+		}
+		d.mu.Lock()
+		d.nc, d.js = nc, js
+		d.mu.Unlock()
+	}
+	if d.streamOK {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, d.cfg.PublishTimeout)
+	defer cancel()
+	_, err := d.js.Stream(cctx, d.cfg.Stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = d.js.CreateStream(cctx, jetstream.StreamConfig{
+			Name: d.cfg.Stream, Subjects: []string{d.cfg.SubjectPrefix + ".>"},
+			Storage: jetstream.FileStorage, Duplicates: d.cfg.Duplicates,
+		})
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", d.cfg.Stream, err)
+	}
+	d.streamOK = true
+	return nil
+}
+
+func classify(err error) string {
+	switch {
+	case errors.Is(err, nats.ErrPermissionViolation), errors.Is(err, nats.ErrAuthorization),
+		errors.Is(err, nats.ErrAuthExpired), errors.Is(err, jetstream.ErrStreamNotFound):
+		return publish.MessageAccessError
+	case errors.Is(err, nats.ErrMaxPayload), errors.Is(err, nats.ErrSlowConsumer):
+		return publish.MessageRateLimited
+	}
+	return publish.MessageUnknownError
+}
+
+// work publishes every sealed batch in order; it stops at the first failure.
+func (d *Destination) work(ctx context.Context) error {
+	seqs, err := listSeqs(d.sealedDir)
+	if err != nil || len(seqs) == 0 {
+		return err
+	}
+	fail := func(err error) error {
+		if ctx.Err() == nil {
+			d.status.Fail(classify(err), err, d.now())
+			d.metrics.Retries.WithLabelValues(destName, d.cfg.FlowLog.ID).Inc()
+		}
+		return err
+	}
+	if err := d.connect(ctx); err != nil {
+		return fail(err)
+	}
+	l := []string{destName, d.cfg.FlowLog.ID}
+	for _, seq := range seqs {
+		path := filepath.Join(d.sealedDir, seqName(seq))
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fail(err)
+		}
+		lines := int64(strings.Count(string(data), "\n"))
+		if lines > 0 {
+			pctx, cancel := context.WithTimeout(ctx, d.cfg.PublishTimeout)
+			_, err = d.js.Publish(pctx, d.cfg.Subject(), data, jetstream.WithMsgID(d.cfg.FlowLog.ID+"-"+strconv.FormatUint(seq, 10)))
+			cancel()
+			if err != nil {
+				if errors.Is(err, jetstream.ErrNoStreamResponse) {
+					d.streamOK = false // the stream may have been deleted: re-create it
+				}
+				return fail(err)
+			}
+		}
+		if err := spool.Remove(path); err != nil {
+			return fail(err)
+		}
+		d.status.AddPending(-lines)
+		d.status.Succeed()
+		d.metrics.Records.WithLabelValues(l...).Add(float64(lines))
+		d.metrics.Bytes.WithLabelValues(l...).Add(float64(len(data)))
+		d.metrics.Objects.WithLabelValues(l...).Inc()
+		d.notify()
+	}
+	return nil
+}
