@@ -25,7 +25,9 @@ type Local struct {
 	root string
 }
 
-// NewLocal returns a store rooted at dir (created if missing).
+// NewLocal returns a store rooted at dir (created if missing). A root has
+// one writing process, so opening it removes the temporary files of Puts
+// that a crash interrupted (S3 likewise never shows an unfinished upload).
 func NewLocal(dir string) (*Local, error) {
 	if dir == "" {
 		return nil, errors.New("objstore: local root directory is required")
@@ -37,7 +39,30 @@ func NewLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := removeTemps(abs); err != nil {
+		return nil, err
+	}
 	return &Local{root: abs}, nil
+}
+
+func isTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-")
+}
+
+func removeTemps(root string) error {
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && isTemp(d.Name()) {
+			return os.Remove(p)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("objstore: remove unfinished uploads: %w", err)
+	}
+	return nil
 }
 
 // Root is the store's root directory.

@@ -114,6 +114,13 @@ func TestLocal(t *testing.T) {
 			t.Fatalf("temporary file listed: %s", o.Key)
 		}
 	}
+	// Reopening the root (a restart after a crash) removes it.
+	if _, err := objstore.NewLocal(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("unfinished upload %s survives a reopen: %v", leftover, err)
+	}
 	for _, bad := range []string{"../x", "a/../../x", "/abs", "a//b", ""} {
 		if err := st.Put(t.Context(), bucket, bad, strings.NewReader("x"), 1); !errors.Is(err, objstore.ErrInvalidKey) {
 			t.Errorf("Put(%q) = %v, want ErrInvalidKey", bad, err)

@@ -123,7 +123,9 @@ func TestCrashRecovery(t *testing.T) {
 		t.Logf("cycle %d: killed after record %d acknowledged, %d tried", cycle, acked, tried)
 	}
 
-	// Restart and drain.
+	// Restart (reopening the store as a new process would) and drain.
+	st, err = objstore.NewLocal(root)
+	must(t, err)
 	d := newDest(t, st, spoolDir, nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()

@@ -227,12 +227,14 @@ func (d *Destination) recover() error {
 	if err != nil {
 		return err
 	}
+	rebuilding := map[uint64]bool{} // sequences of sealed journals
 	for _, n := range names {
 		_, seq, ok := parseJournalName(n)
 		if !ok {
 			continue
 		}
 		d.seq = max(d.seq, seq)
+		rebuilding[seq] = true
 		lines, err := countLines(filepath.Join(d.sealedDir, n))
 		if err != nil {
 			return err
@@ -244,6 +246,14 @@ func (d *Destination) recover() error {
 		return err
 	}
 	for _, n := range names {
+		// A crash while building a sealed journal leaves some of its parts
+		// ready and the journal in place: the journal is built again (to
+		// the same keys), so its earlier parts are dropped, not counted
+		// twice.
+		if s, err := strconv.ParseUint(strings.SplitN(n, "-", 2)[0], 10, 64); err == nil && rebuilding[s] {
+			os.Remove(filepath.Join(d.readyDir, n))
+			continue
+		}
 		base, isKey := strings.CutSuffix(n, ".key")
 		if !isKey {
 			// An object whose key file was never written (crash while
