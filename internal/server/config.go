@@ -5,15 +5,18 @@ package server
 
 import (
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 
+	"vpcflow/internal/alarm"
 	"vpcflow/internal/sigv4"
 )
 
@@ -35,7 +38,9 @@ type Config struct {
 	// is made at start and printed once.
 	Credentials []Credential `yaml:"credentials"`
 	// Alarms is an alarm configuration file (metric filters, alarms,
-	// topics), optional.
+	// topics). Empty with the bundled scenario: the bundled alarms
+	// (alarms.yaml: SSH/RDP brute force, DNS amplification, reject surge)
+	// notifying <data>/alarm-notifications.jsonl. "none" turns alarms off.
 	Alarms string `yaml:"alarms"`
 	// MaxBodyBytes bounds API request bodies.
 	MaxBodyBytes int64 `yaml:"maxBodyBytes"`
@@ -137,4 +142,41 @@ func (c *Config) credentials(account string) (creds []sigv4.Credential, generate
 	rand.Read(secret[:])
 	return []sigv4.Credential{{AccessKeyID: "AKIA" + strings.ToUpper(hex.EncodeToString(id[:8])),
 		SecretAccessKey: hex.EncodeToString(secret[:]), AccountID: account}}, true
+}
+
+//go:embed alarms.yaml
+var bundledAlarms []byte
+
+// alarmConfig is the alarm configuration to run, if any.
+func (c Config) alarmConfig() (alarm.Config, bool, error) {
+	switch {
+	case c.Alarms == "none":
+		return alarm.Config{}, false, nil
+	case c.Alarms != "":
+		acfg, err := alarm.LoadConfig(c.Alarms)
+		return acfg, err == nil, err
+	case c.Scenario != "" || c.Topology != "":
+		// The bundled filters know the bundled flow logs' format only.
+		return alarm.Config{}, false, nil
+	}
+	acfg, err := alarm.ParseConfig(bundledAlarms)
+	if err != nil {
+		return alarm.Config{}, false, fmt.Errorf("bundled alarms: %w", err)
+	}
+	for i := range acfg.Topics {
+		for j := range acfg.Topics[i].Subscriptions {
+			if s := &acfg.Topics[i].Subscriptions[j]; s.Protocol == "file" && !filepath.IsAbs(s.Endpoint) {
+				s.Endpoint = filepath.Join(c.DataDir, s.Endpoint)
+			}
+		}
+	}
+	return acfg, true, nil
+}
+
+// speed is Speed with its default.
+func (c Config) speed() float64 {
+	if c.Speed <= 0 {
+		return 1
+	}
+	return c.Speed
 }

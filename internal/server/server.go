@@ -97,12 +97,10 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		log.Warn("SQL console disabled", "error", err)
 	}
 	var alarms *alarm.Engine
-	if cfg.Alarms != "" {
-		acfg, err := alarm.LoadConfig(cfg.Alarms)
-		if err != nil {
-			p.Close(p.Now())
-			return err
-		}
+	if acfg, ok, err := cfg.alarmConfig(); err != nil {
+		p.Close(p.Now())
+		return err
+	} else if ok {
 		if alarms, err = alarm.New(acfg, alarm.Deps{Now: p.Now, Logger: log}); err != nil {
 			p.Close(p.Now())
 			return err
@@ -190,7 +188,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		}
 	})
 	wg.Go(func() {
-		if err := runTraffic(runCtx, sc, p, cfg.Speed, trafficMetrics); err != nil && !errors.Is(err, context.Canceled) {
+		if err := runTraffic(runCtx, sc, p, cfg.speed(), trafficMetrics); err != nil && !errors.Is(err, context.Canceled) {
 			errc <- fmt.Errorf("traffic: %w", err)
 		}
 	})
@@ -198,15 +196,23 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		sub := p.Logs.Subscribe(logstore.Query{}, 0)
 		ticks := make(chan time.Time)
 		wg.Go(func() {
-			t := time.NewTicker(10 * time.Second)
+			// CloudWatch evaluates alarms every minute: every simulated
+			// minute here, whatever the speed.
+			t := time.NewTicker(min(max(time.Duration(float64(time.Minute)/cfg.speed()), 20*time.Millisecond), 10*time.Second))
 			defer t.Stop()
+			var last time.Time
 			for {
 				select {
 				case <-runCtx.Done():
 					return
 				case <-t.C:
+					now := p.Now().Truncate(time.Minute)
+					if !now.After(last) {
+						continue
+					}
+					last = now
 					select {
-					case ticks <- p.Now():
+					case ticks <- now:
 					case <-runCtx.Done():
 						return
 					}
@@ -264,9 +270,6 @@ func loadScenario(cfg Config) (*traffic.Scenario, *vpc.Topology, error) {
 // runTraffic runs the scenario in real time (times speed), again and again,
 // each run starting where the last ended, until ctx ends.
 func runTraffic(ctx context.Context, sc *traffic.Scenario, p *demo.Pipeline, speed float64, m *trafficMetrics) error {
-	if speed == 0 {
-		speed = 1
-	}
 	run := *sc
 	run.Start = p.Now()
 	for i := uint64(0); ; i++ {

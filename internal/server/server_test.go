@@ -78,7 +78,21 @@ func TestServe(t *testing.T) {
 	if resp.StatusCode != 200 || strings.Count(string(body), "<flowLogId>") != 2 {
 		t.Errorf("DescribeFlowLogs: %d %s", resp.StatusCode, body)
 	}
-	time.Sleep(3 * time.Second) // three simulated hours
+	// The bundled alarms see the port scan at 02:10 simulated (2 s here)
+	// and notify the file topic in the data directory.
+	notes := filepath.Join(dir, "alarm-notifications.jsonl")
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		b, _ := os.ReadFile(notes)
+		if strings.Contains(string(b), `\"AlarmName\":\"rejected-packets-high\"`) && strings.Contains(string(b), `\"NewStateValue\":\"ALARM\"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ALARM notification for the port scan in %s: %q", notes, b)
+		}
+	}
+	if code, body := get("/ui/"); code != 200 || !strings.Contains(body, "rejected-packets-high") {
+		t.Errorf("dashboard lacks the alarms: %d", code)
+	}
 	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "vpcflow_traffic_packets_total") {
 		t.Errorf("metrics: %d", code)
 	}
