@@ -22,6 +22,7 @@ import (
 	"vpcflow/internal/logstore"
 	"vpcflow/internal/objstore"
 	"vpcflow/internal/publish"
+	"vpcflow/internal/publish/cwlogs"
 	s3pub "vpcflow/internal/publish/s3"
 	"vpcflow/internal/traffic"
 	"vpcflow/internal/vpc"
@@ -262,7 +263,13 @@ func (p *Pipeline) openDestination(fl publish.FlowLog, r flowlog.Resource) (publ
 		}
 		return d, nil
 	case flowlog.DestinationCloudWatchLogs:
-		return newLogDestination(fl, r, p.Logs), nil
+		if fl.LogGroup == "" {
+			// arn:aws:logs:region:account:log-group:NAME[:*]
+			if _, g, ok := strings.Cut(r.LogDestination, ":log-group:"); ok {
+				fl.LogGroup = strings.TrimSuffix(g, ":*")
+			}
+		}
+		return cwlogs.New(cwlogs.Config{FlowLog: fl}, cwlogs.Deps{Store: p.Logs, Now: p.Now, Logger: p.opts.Logger})
 	}
 	return nil, fmt.Errorf("destination type %s is not available in this build", r.LogDestinationType)
 }
