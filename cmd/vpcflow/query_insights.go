@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"vpcflow/internal/flow"
+	"vpcflow/internal/flowlog"
 	"vpcflow/internal/insights"
 	"vpcflow/internal/logstore"
 )
@@ -109,6 +110,9 @@ func runQueryInsights(cmd *cobra.Command, o queryInsightsOptions, query string) 
 	if err != nil {
 		return err
 	}
+	if o.format == "" {
+		opt.Format, _ = flowLogGroupFormat(filepath.Dir(dir), o.groups)
+	}
 	st, err := logstore.Open(logstore.Config{Dir: dir, NoSync: true}, logstore.Deps{})
 	if err != nil {
 		return fmt.Errorf("open log store: %w", err)
@@ -194,4 +198,17 @@ func printInsights(w io.Writer, output string, res *insights.Result) error {
 		fmt.Fprintln(tw, strings.Join(rec, "\t"))
 	}
 	return tw.Flush()
+}
+
+// flowLogGroupFormat is the custom format of the flow logs that the data
+// directory says publish to groups, so their fields are discovered.
+func flowLogGroupFormat(dataDir string, groups []string) (flow.Format, bool) {
+	if _, err := os.Stat(filepath.Join(dataDir, flowlog.FileName)); err != nil {
+		return flow.Format{}, false
+	}
+	st, err := flowlog.OpenStore(flowlog.StoreConfig{DataDir: dataDir, AccountID: "123456789012", Region: "us-east-1"}, flowlog.StoreDeps{})
+	if err != nil {
+		return flow.Format{}, false
+	}
+	return st.LogGroupFormat(groups...)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"vpcflow/internal/flowlog"
 	"vpcflow/internal/logstore"
 )
 
@@ -82,5 +83,44 @@ func TestQueryInsightsCmd(t *testing.T) {
 	}
 	if _, _, err = run("--data", t.TempDir(), "limit 1"); err == nil {
 		t.Error("no error for a directory without a log store")
+	}
+}
+
+// A custom-format flow log's fields are discovered when the data directory
+// holds the flow log that publishes to the group.
+func TestQueryInsightsCustomFormat(t *testing.T) {
+	data := t.TempDir()
+	fls, err := flowlog.OpenStore(flowlog.StoreConfig{DataDir: data, AccountID: "123456789012", Region: "us-east-1", Seed: 1}, flowlog.StoreDeps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := fls.Create(flowlog.CreateInput{ResourceType: "VPC", ResourceIDs: []string{"vpc-0a1b2c3d4e5f60718"}, TrafficType: "REJECT",
+		LogGroupName: "/vpc/rejects", DeliverLogsPermissionArn: "arn:aws:iam::123456789012:role/fl",
+		LogFormat: "${interface-id} ${srcaddr} ${dstport} ${action}"})
+	if err != nil || len(out.Unsuccessful) > 0 {
+		t.Fatalf("create: %v %+v", err, out)
+	}
+	st, err := logstore.Open(logstore.Config{Dir: filepath.Join(data, "cloudwatch-logs"), NoSync: true}, logstore.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []logstore.Event
+	for i, m := range []string{"eni-1 198.51.100.7 22 REJECT", "eni-1 198.51.100.7 3389 REJECT", "eni-1 198.51.100.8 22 REJECT"} {
+		evs = append(evs, logstore.Event{LogGroup: "/vpc/rejects", LogStream: "eni-1-all", Timestamp: int64(1700000000+i) * 1000, Message: m})
+	}
+	if err := st.Append(t.Context(), evs); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	cmd := newQueryInsightsCmd()
+	var buf bytes.Buffer
+	cmd.SetOut(&buf)
+	cmd.SetErr(&bytes.Buffer{})
+	cmd.SetArgs([]string{"--data", data, `filter dstPort = 22 | stats count(*) as n by srcAddr | sort srcAddr`})
+	if err := cmd.ExecuteContext(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if want := "srcAddr       n\n198.51.100.7  1\n198.51.100.8  1\n"; buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"vpcflow/internal/flow"
 
 	crand "crypto/rand"
 
@@ -476,4 +477,25 @@ func (s *Store) Get(id string) (Resource, bool) {
 		return Resource{}, false
 	}
 	return s.st.FlowLogs[i], true
+}
+
+// LogGroupFormat is the record format of the flow logs that publish to the
+// given CloudWatch log groups (every group when none is given), when they
+// all share one. Logs Insights discovers the flow log fields of the
+// default format only; vpcflow also discovers those of a custom format
+// when the data directory knows it (a choice: AWS documents discovery for
+// the default format and is silent on custom ones). ok is false when no
+// such flow log exists or their formats differ.
+func (s *Store) LogGroupFormat(groups ...string) (f flow.Format, ok bool) {
+	for _, r := range s.List() {
+		if r.LogDestinationType != DestinationCloudWatchLogs || (len(groups) > 0 && !slices.Contains(groups, r.LogGroupName)) {
+			continue
+		}
+		rf, err := r.Format()
+		if err != nil || (ok && !rf.Equal(f)) {
+			return flow.Format{}, false
+		}
+		f, ok = rf, true
+	}
+	return f, ok
 }

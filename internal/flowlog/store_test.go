@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"vpcflow/internal/flow"
 	"vpcflow/internal/publish"
 )
 
@@ -412,5 +413,36 @@ func TestOpenCorrupt(t *testing.T) {
 	_, err := OpenStore(StoreConfig{DataDir: dir, AccountID: account, Region: "us-east-1"}, StoreDeps{})
 	if err == nil || !strings.Contains(err.Error(), FileName) {
 		t.Errorf("err = %v, want an error naming the file", err)
+	}
+}
+
+func TestLogGroupFormat(t *testing.T) {
+	s := newStore(t, "")
+	custom := "${version} ${interface-id} ${srcaddr} ${dstaddr} ${action}"
+	create := func(eni, group, format string) {
+		t.Helper()
+		out, err := s.Create(CreateInput{ResourceType: "NetworkInterface", TrafficType: "ALL", ResourceIDs: []string{eni},
+			DeliverLogsPermissionArn: role, LogGroupName: group, LogFormat: format})
+		if err != nil || len(out.Unsuccessful) > 0 {
+			t.Fatalf("create: %v %+v", err, out)
+		}
+	}
+	if _, ok := s.LogGroupFormat(); ok {
+		t.Error("a store without flow logs knows a format")
+	}
+	create("eni-aa22bb33", "custom", custom)
+	create("eni-1235b8ca123456789", "custom", custom)
+	create("eni-aa22bb33", "default", "")
+	if f, ok := s.LogGroupFormat("custom"); !ok || f.String() != custom {
+		t.Errorf("custom group: %q %v", f.String(), ok)
+	}
+	if f, ok := s.LogGroupFormat("default"); !ok || !f.Equal(flow.DefaultFormat) {
+		t.Errorf("default group: %q %v", f.String(), ok)
+	}
+	if _, ok := s.LogGroupFormat(); ok {
+		t.Error("groups with different formats share one")
+	}
+	if _, ok := s.LogGroupFormat("nobody"); ok {
+		t.Error("a group no flow log publishes to has a format")
 	}
 }

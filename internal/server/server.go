@@ -112,7 +112,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		Logger:   log,
 		Records:  records,
 		SQL:      sqlRunner{sqlDB},
-		Insights: insightsRunner{store: p.Logs},
+		Insights: insightsRunner{store: p.Logs, account: topo.AccountID, flowLogs: p.Store},
 		Topology: func() (*vpc.Topology, func()) {
 			// Readers share the live topology; mutations are rare and the
 			// UI only renders it.
@@ -145,7 +145,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 			&api.FlowLogActions{Service: p.Flows, Account: topo.AccountID},
 		},
 		Logs: &api.LogsActions{Store: p.Logs, Region: topo.Region, Owner: func(string) string { return topo.AccountID },
-			Queries: insightsRunner{store: p.Logs, account: topo.AccountID}},
+			Queries: insightsRunner{store: p.Logs, account: topo.AccountID, flowLogs: p.Store}},
 		S3: api.NewLocalS3(cfg.DataDir, func(bucket string) string {
 			if bucket == demo.LogStoreDir {
 				return "" // the log store's files are not a bucket
@@ -396,6 +396,9 @@ func (s sqlRunner) Query(ctx context.Context, q string, _, _ time.Time) (web.Tab
 type insightsRunner struct {
 	store   *logstore.Store
 	account string
+	// flowLogs knows the formats of the flow logs publishing to each
+	// group, so custom-format fields are discovered too.
+	flowLogs *flowlog.Store
 }
 
 func (s insightsRunner) run(ctx context.Context, groups []string, from, to time.Time, q string) (*insights.Result, error) {
@@ -404,7 +407,11 @@ func (s insightsRunner) run(ctx context.Context, groups []string, from, to time.
 			groups = append(groups, g.Name)
 		}
 	}
-	return insights.Execute(ctx, s.store, q, insights.Options{LogGroups: groups, Start: from, End: to, AccountID: s.account})
+	opt := insights.Options{LogGroups: groups, Start: from, End: to, AccountID: s.account}
+	if s.flowLogs != nil {
+		opt.Format, _ = s.flowLogs.LogGroupFormat(groups...)
+	}
+	return insights.Execute(ctx, s.store, q, opt)
 }
 
 func (s insightsRunner) Query(ctx context.Context, q string, from, to time.Time) (web.TableResult, error) {
