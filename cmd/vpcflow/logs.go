@@ -97,9 +97,10 @@ func expandArgs(args []string) ([]string, error) {
 	return out, nil
 }
 
-func openInput(path string) (io.Reader, func(), error) {
+// openInput opens a file argument; "-" is the command's standard input.
+func openInput(stdin io.Reader, path string) (io.Reader, func(), error) {
 	if path == "-" {
-		return os.Stdin, func() {}, nil
+		return stdin, func() {}, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -165,7 +166,7 @@ absent), json (one object per line, AWS field names, null for absent), table.`,
 			stdout := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<20)
 			defer stdout.Flush()
 			if output == "table" {
-				return readTable(stdout, cmd.ErrOrStderr(), &o, args)
+				return readTable(stdout, cmd.ErrOrStderr(), cmd.InOrStdin(), &o, args)
 			}
 			enc, err := flowfile.ParseEncoding(output)
 			if err != nil {
@@ -177,7 +178,7 @@ absent), json (one object per line, AWS field names, null for absent), table.`,
 				if err != nil {
 					return err
 				}
-				in, done, err := openInput(path)
+				in, done, err := openInput(cmd.InOrStdin(), path)
 				if err != nil {
 					return err
 				}
@@ -206,7 +207,16 @@ absent), json (one object per line, AWS field names, null for absent), table.`,
 	return cmd
 }
 
-func readTable(stdout io.Writer, stderr io.Writer, o *logsOptions, args []string) error {
+// openRecords opens a file argument for record-at-a-time reading; "-" is
+// the command's standard input.
+func openRecords(stdin io.Reader, path string, opt flowfile.Options) (*flowfile.Reader, error) {
+	if path == "-" {
+		return flowfile.NewReader(stdin, opt)
+	}
+	return flowfile.Open(path, opt)
+}
+
+func readTable(stdout, stderr io.Writer, stdin io.Reader, o *logsOptions, args []string) error {
 	var tw *flowfile.TableWriter
 	var f flow.Format
 	defer func() {
@@ -219,7 +229,7 @@ func readTable(stdout io.Writer, stderr io.Writer, o *logsOptions, args []string
 		if err != nil {
 			return err
 		}
-		rd, err := flowfile.Open(path, opt)
+		rd, err := openRecords(stdin, path, opt)
 		if err != nil {
 			return err
 		}
@@ -297,6 +307,7 @@ share one format. Without -o the output goes to standard output.`,
 func convert(cmd *cobra.Command, o *logsOptions, to, out string, header bool, dst io.Writer, args []string) error {
 	var w flowfile.RecordWriter
 	var wf flow.Format
+	stdin := cmd.InOrStdin()
 	last := flow.DefaultFormat
 	open := func(f flow.Format) error {
 		var err error
@@ -324,7 +335,7 @@ func convert(cmd *cobra.Command, o *logsOptions, to, out string, header bool, ds
 		if err != nil {
 			return err
 		}
-		rd, err := flowfile.Open(path, opt)
+		rd, err := openRecords(stdin, path, opt)
 		if err != nil {
 			return err
 		}
