@@ -246,3 +246,40 @@ func TestJSONTypedValues(t *testing.T) {
 		t.Errorf("JSON = %s", got)
 	}
 }
+
+// TestV9toV11Fields: the newer optional fields (resource-id, encryption-
+// status, tag and next-hop fields) decode, keep "-" and re-encode, in text,
+// JSON and CSV.
+func TestV9toV11Fields(t *testing.T) {
+	f := mustParseFormat(t, "${version} ${interface-id} ${resource-id} ${encryption-status} ${instance-tag} ${instance-tag-2} ${interface-tag} ${interface-tag-2} ${asg-tag} ${asg-tag-2} ${interface-type} ${next-hop-interface-id} ${next-hop-subnet-id} ${next-hop-az-id} ${next-hop-vpc-id} ${next-hop-interface-type}")
+	if f.Version() != 11 {
+		t.Errorf("version = %d, want 11", f.Version())
+	}
+	for _, line := range []string{
+		"11 - nat-0123456789abcdef0 1 web%20server prod - team-a web-asg - regional_nat_gateway eni-0aaa subnet-0bbb use1-az1 vpc-0ccc regional_nat_gateway",
+		"11 eni-0123 - - - - - - - - - - - - - -",
+	} {
+		r, err := DecodeLine(f, line)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if got := Text(f, &r); got != line {
+			t.Errorf("re-encoded %q, want %q", got, line)
+		}
+		var obj map[string]any
+		if err := json.Unmarshal(AppendJSON(nil, f, &r), &obj); err != nil {
+			t.Fatal(err)
+		}
+		for i, tok := range strings.Fields(line) {
+			id := f.Fields()[i]
+			if (tok == "-") != (obj[id.String()] == nil) {
+				t.Errorf("%s: token %q, JSON %v", id, tok, obj[id.String()])
+			}
+		}
+	}
+	r, _ := DecodeLine(f, "11 - nat-0123456789abcdef0 1 web%20server prod - team-a web-asg - regional_nat_gateway eni-0aaa subnet-0bbb use1-az1 vpc-0ccc regional_nat_gateway")
+	if r.Has(FieldInterfaceID) || r.String(FieldResourceID) != "nat-0123456789abcdef0" || r.EncryptionStatus != 1 ||
+		r.String(FieldInstanceTag) != "web%20server" || r.Has(FieldInterfaceTag) || r.String(FieldNextHopAZID) != "use1-az1" {
+		t.Errorf("decoded %+v %+v", r, r.Other)
+	}
+}
