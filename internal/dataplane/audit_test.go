@@ -1,0 +1,168 @@
+package dataplane
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"vpcflow/internal/policy"
+	"vpcflow/internal/vpc"
+)
+
+// servicesTopo has an interface endpoint, a Network Load Balancer, a
+// customer DNS server, a Local Zone subnet and an interface owned by
+// another account, to check what is (not) logged and the record-facing
+// facts of each observation.
+const servicesTopo = `account: "123456789012"
+region: us-west-2
+vpcs: [{id: vpc-0svc, cidr: 10.9.0.0/16}]
+subnets:
+  - {id: subnet-0svca, vpc: vpc-0svc, cidr: 10.9.1.0/24, az: us-west-2a}
+  - {id: subnet-0svcb, vpc: vpc-0svc, cidr: 10.9.2.0/24, az: us-west-2b, network_acl: acl-0svcb}
+  - {id: subnet-0svcl, vpc: vpc-0svc, cidr: 10.9.3.0/24, az: us-west-2-lax-1a, sublocation_type: localzone, sublocation_id: us-west-2-lax-1}
+security_groups:
+  - id: sg-0svc
+    name: open
+    vpc: vpc-0svc
+    ingress: [{protocol: all, cidr: 10.9.0.0/16}]
+network_acls:
+  - id: acl-0svcb
+    vpc: vpc-0svc
+    ingress:
+      - {rule: 200, protocol: all, cidr: 0.0.0.0/0, action: allow}
+      - {rule: 100, protocol: udp, ports: 53, cidr: 10.9.1.0/24, action: deny}
+    egress:
+      - {rule: 100, protocol: all, cidr: 0.0.0.0/0, action: allow}
+network_interfaces:
+  - {id: eni-0vpce, subnet: subnet-0svca, interface_type: vpc_endpoint, owner: vpc_endpoint, requester_managed: true, private_ip: 10.9.1.10, security_groups: [sg-0svc]}
+  - {id: eni-0nlb, subnet: subnet-0svcb, interface_type: network_load_balancer, owner: elb, requester_managed: true, private_ip: 10.9.2.10, security_groups: [sg-0svc]}
+  - {id: eni-0app, subnet: subnet-0svca, instance_id: i-0app, private_ip: 10.9.1.20, security_groups: [sg-0svc]}
+  - {id: eni-0dns, subnet: subnet-0svcb, instance_id: i-0dns, private_ip: 10.9.2.53, security_groups: [sg-0svc]}
+  - {id: eni-0lz, subnet: subnet-0svcl, instance_id: i-0lz, private_ip: 10.9.3.20, account: "210987654321", security_groups: [sg-0svc]}
+`
+
+func loadServices(t *testing.T) *vpc.Topology {
+	t.Helper()
+	topo, err := vpc.Load([]byte(servicesTopo), "services.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+// TestNotLoggedEndpointNLBAndOwnDNS: traffic between an endpoint interface
+// and an NLB interface is not logged (spec §4), while traffic to your own
+// DNS server is ("If you use your own DNS server, then all traffic to that
+// DNS server is logged").
+func TestNotLoggedEndpointNLBAndOwnDNS(t *testing.T) {
+	d := newDP(t, loadServices(t))
+	for _, tc := range []struct {
+		name   string
+		p      Packet
+		reason Reason
+		obs    int
+	}{
+		{"endpoint to NLB", tcp("10.9.1.10", "10.9.2.10", 40000, 443, 2, 0), ReasonNotLogged, 0},
+		{"NLB to endpoint", tcp("10.9.2.10", "10.9.1.10", 443, 40000, 0x12, time.Second), ReasonNotLogged, 0},
+		{"instance to NLB is logged", tcp("10.9.1.20", "10.9.2.10", 40001, 443, 2, 0), ReasonDelivered, 2},
+		{"own DNS server is logged", Packet{Time: t0, Src: addr("10.9.2.20"), Dst: addr("10.9.2.53"), Protocol: 17, SrcPort: 40000, DstPort: 53, Size: 60}, ReasonDelivered, 1},
+		{"own DNS server from an instance", Packet{Time: t0, Src: addr("10.9.3.20"), Dst: addr("10.9.2.53"), Protocol: 17, SrcPort: 40000, DstPort: 53, Size: 60}, ReasonDelivered, 2},
+		{"Amazon DNS is not", Packet{Time: t0, Src: addr("10.9.1.20"), Dst: addr("10.9.0.2"), Protocol: 17, SrcPort: 40000, DstPort: 53, Size: 60}, ReasonNotLogged, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, res := run(t, d, tc.p)
+			if res.Reason != tc.reason || len(got) != tc.obs {
+				t.Errorf("reason %v (%s), %d observations %+v; want %v and %d", res.Reason, res.Detail, len(got), got, tc.reason, tc.obs)
+			}
+		})
+	}
+}
+
+// TestNACLRulesInNumberOrder: rules written out of order are evaluated
+// lowest number first (rule 100 deny before rule 200 allow).
+func TestNACLRulesInNumberOrder(t *testing.T) {
+	d := newDP(t, loadServices(t))
+	got, res := run(t, d, Packet{Time: t0, Src: addr("10.9.1.20"), Dst: addr("10.9.2.53"), Protocol: 17, SrcPort: 40000, DstPort: 53, Size: 60})
+	if res.Reason != ReasonRejected || len(got) != 2 || got[1].Decision != "nacl acl-0svcb ingress rule 100 deny" {
+		t.Errorf("udp/53 from subnet A: %+v %+v", res, got)
+	}
+	got, _ = run(t, d, tcp("10.9.1.20", "10.9.2.53", 40000, 22, 2, 0))
+	if len(got) != 2 || got[1].Action != "ACCEPT" {
+		t.Errorf("tcp/22 from subnet A: %+v", got)
+	}
+}
+
+// TestObservationInterfaceFacts: every observation carries the values the
+// record fields need: account (the interface owner's), VPC, subnet,
+// instance ("" = "-" for requester-managed), region, AZ id ("-" in a
+// sublocation) and the sublocation fields.
+func TestObservationInterfaceFacts(t *testing.T) {
+	d := newDP(t, loadServices(t))
+	var got []Interface
+	_, err := d.Process(Packet{Time: t0, Src: addr("10.9.3.20"), Dst: addr("10.9.2.53"), Protocol: 17, SrcPort: 40000, DstPort: 53, Size: 60},
+		func(o *Observation) { got = append(got, *o.Interface) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Process(tcp("10.9.1.20", "10.9.2.10", 40001, 443, 2, 0), func(o *Observation) { got = append(got, *o.Interface) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := addr
+	want := []Interface{
+		{ID: "eni-0lz", AccountID: "210987654321", VPCID: "vpc-0svc", SubnetID: "subnet-0svcl", InstanceID: "i-0lz", Region: "us-west-2",
+			SublocationType: "localzone", SublocationID: "us-west-2-lax-1", PrimaryIPv4: ip("10.9.3.20"), Nitro: true},
+		{ID: "eni-0dns", AccountID: "123456789012", VPCID: "vpc-0svc", SubnetID: "subnet-0svcb", InstanceID: "i-0dns", Region: "us-west-2",
+			AZID: "usw2-az2", PrimaryIPv4: ip("10.9.2.53"), Nitro: true},
+		{ID: "eni-0app", AccountID: "123456789012", VPCID: "vpc-0svc", SubnetID: "subnet-0svca", InstanceID: "i-0app", Region: "us-west-2",
+			AZID: "usw2-az1", PrimaryIPv4: ip("10.9.1.20"), Nitro: true},
+		{ID: "eni-0nlb", AccountID: "123456789012", VPCID: "vpc-0svc", SubnetID: "subnet-0svcb", Region: "us-west-2",
+			AZID: "usw2-az2", PrimaryIPv4: ip("10.9.2.10"), InterfaceType: "network_load_balancer", Nitro: true},
+	}
+	if diff := cmp.Diff(got, want, cmp.Comparer(func(a, b interface{ String() string }) bool { return a.String() == b.String() })); diff != "" {
+		t.Errorf("interfaces (-got +want):\n%s", diff)
+	}
+}
+
+// TestConntrackTimeoutsConfigurable: the idle timeouts come from Options
+// (for example the 350 s TCP established timeout of Nitro v6 instances),
+// and an ICMP reply after the ICMP timeout is no longer tracked.
+func TestConntrackTimeoutsConfigurable(t *testing.T) {
+	topo := load(t, "testdata/rules.yaml")
+	d, err := New(topo, Options{Timeouts: policy.Timeouts{TCPEstablished: 350 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Conntrack().Timeouts(); got.TCPEstablished != 350*time.Second || got.UDP != 30*time.Second || got.ICMP != 30*time.Second {
+		t.Fatalf("timeouts %+v", got)
+	}
+	// b1 (sg-client: ssh from 203.0.113.1 only) opens an outbound connection;
+	// sg-client has no inbound rule for the reply, so replies pass only
+	// while the connection is tracked.
+	if got, _ := run(t, d, tcp("10.1.2.10", "203.0.113.9", 41000, 443, 0x02, 0)); len(got) != 1 || got[0].Action != "ACCEPT" {
+		t.Fatalf("syn: %+v", got)
+	}
+	if got, _ := run(t, d, tcp("203.0.113.9", "198.51.100.50", 443, 41000, 0x12, time.Second)); len(got) != 1 || got[0].Action != "ACCEPT" {
+		t.Fatalf("syn-ack: %+v", got)
+	}
+	if got, _ := run(t, d, tcp("203.0.113.9", "198.51.100.50", 443, 41000, 0x10, 300*time.Second)); len(got) != 1 || got[0].Action != "ACCEPT" {
+		t.Errorf("reply 299 s after the last packet: %+v", got)
+	}
+	if got, _ := run(t, d, tcp("203.0.113.9", "198.51.100.50", 443, 41000, 0x10, 651*time.Second)); len(got) != 1 || got[0].Action != "REJECT" {
+		t.Errorf("reply 351 s idle (past the 350 s timeout): %+v", got)
+	}
+	// ICMP is always tracked; its entry lives 30 s.
+	ping := Packet{Time: t0, Src: addr("10.1.2.10"), Dst: addr("203.0.113.9"), Protocol: 1, ICMPType: 8, Size: 84}
+	if got, _ := run(t, d, ping); len(got) != 1 || got[0].Action != "ACCEPT" {
+		t.Fatalf("ping: %+v", got)
+	}
+	reply := Packet{Time: t0.Add(29 * time.Second), Src: addr("203.0.113.9"), Dst: addr("198.51.100.50"), Protocol: 1, ICMPType: 0, Size: 84}
+	if got, _ := run(t, d, reply); len(got) != 1 || got[0].Action != "ACCEPT" {
+		t.Errorf("echo reply after 29 s: %+v", got)
+	}
+	reply.Time = t0.Add(60 * time.Second)
+	if got, _ := run(t, d, reply); len(got) != 1 || got[0].Action != "REJECT" {
+		t.Errorf("echo reply 31 s idle: %+v", got)
+	}
+}
