@@ -4,18 +4,24 @@
 //
 // Records go through an on-disk spool like the S3 destination's:
 //
-//	Deliver ─► open/<seq>.log   journal of lines, fsynced before Deliver returns
-//	        ─► sealed/<seq>.log  once it holds a full batch (count or bytes), is
-//	                             older than BatchInterval, or on Flush
-//	        ─► JetStream publish with Nats-Msg-Id <flow log id>-<seq>, then removed
+//	Deliver ─► open/<seq>-<epoch>.log   journal of lines, fsynced before Deliver returns
+//	        ─► sealed/<seq>-<epoch>.log once it holds a full batch (count or bytes), is
+//	                                    older than BatchInterval, or on Flush
+//	        ─► JetStream publish with Nats-Msg-Id <flow log id>-<epoch>-<seq>, then removed
 //
 // One sealed journal is one message. A crash between the publish and the
 // removal re-publishes the same message id, which JetStream's duplicate
-// window drops, so a restart duplicates nothing (within the window).
+// window drops, so a restart duplicates nothing (within the window). The
+// epoch is drawn at random by New and kept in the journal's name: a
+// journal recovered from the spool keeps its message id, while sequence
+// numbers that restart after an emptied spool get new ids, which the
+// duplicate window would otherwise take for re-publishes and drop.
 package stream
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -147,6 +153,7 @@ type Destination struct {
 	cur      *spool.Journal
 	curSince time.Time // batch clock time of the first record in cur
 	seq      uint64
+	epoch    string // of the journals this process opens
 	closed   bool
 	progress chan struct{}
 	buf      []byte
@@ -187,6 +194,7 @@ func New(cfg Config, deps Deps) (*Destination, error) {
 		log:       deps.Logger.With("destination", destName, "flow_log_id", cfg.FlowLog.ID),
 		openDir:   filepath.Join(cfg.SpoolDir, "open"),
 		sealedDir: filepath.Join(cfg.SpoolDir, "sealed"),
+		epoch:     newEpoch(),
 		progress:  make(chan struct{}),
 		kick:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
@@ -197,29 +205,51 @@ func New(cfg Config, deps Deps) (*Destination, error) {
 	return d, nil
 }
 
-func seqName(seq uint64) string { return fmt.Sprintf("%012d.log", seq) }
-
-func parseSeq(name string) (uint64, bool) {
-	base, ok := strings.CutSuffix(name, ".log")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(base, 10, 64)
-	return n, err == nil
+// batchFile names a spooled batch: <seq>-<epoch>.log.
+type batchFile struct {
+	seq   uint64
+	epoch string
 }
 
-func listSeqs(dir string) ([]uint64, error) {
+func (b batchFile) name() string { return fmt.Sprintf("%012d-%s.log", b.seq, b.epoch) }
+
+// msgID is the batch's Nats-Msg-Id.
+func (b batchFile) msgID(flowLogID string) string {
+	return flowLogID + "-" + b.epoch + "-" + strconv.FormatUint(b.seq, 10)
+}
+
+func parseBatchFile(name string) (batchFile, bool) {
+	base, ok := strings.CutSuffix(name, ".log")
+	if !ok {
+		return batchFile{}, false
+	}
+	seq, epoch, ok := strings.Cut(base, "-")
+	if !ok || epoch == "" {
+		return batchFile{}, false
+	}
+	n, err := strconv.ParseUint(seq, 10, 64)
+	return batchFile{seq: n, epoch: epoch}, err == nil
+}
+
+func newEpoch() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// listBatches lists a spool directory's batches in sequence order.
+func listBatches(dir string) ([]batchFile, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("stream destination: spool: %w", err)
 	}
-	var out []uint64
+	var out []batchFile
 	for _, e := range ents {
-		if n, ok := parseSeq(e.Name()); ok {
-			out = append(out, n)
+		if b, ok := parseBatchFile(e.Name()); ok {
+			out = append(out, b)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
 	return out, nil
 }
 
@@ -234,16 +264,16 @@ func (d *Destination) recover() error {
 			return err
 		}
 	}
-	open, err := listSeqs(d.openDir)
+	open, err := listBatches(d.openDir)
 	if err != nil {
 		return err
 	}
-	for _, n := range open {
-		j, err := spool.OpenJournal(filepath.Join(d.openDir, seqName(n)))
+	for _, b := range open {
+		j, err := spool.OpenJournal(filepath.Join(d.openDir, b.name()))
 		if err != nil {
 			return err
 		}
-		d.seq = max(d.seq, n)
+		d.seq = max(d.seq, b.seq)
 		if j.Lines() == 0 {
 			j.Remove()
 			continue
@@ -252,14 +282,14 @@ func (d *Destination) recover() error {
 			return err
 		}
 	}
-	sealed, err := listSeqs(d.sealedDir)
+	sealed, err := listBatches(d.sealedDir)
 	if err != nil {
 		return err
 	}
 	var pending int64
-	for _, n := range sealed {
-		d.seq = max(d.seq, n)
-		j, err := spool.OpenJournal(filepath.Join(d.sealedDir, seqName(n)))
+	for _, b := range sealed {
+		d.seq = max(d.seq, b.seq)
+		j, err := spool.OpenJournal(filepath.Join(d.sealedDir, b.name()))
 		if err != nil {
 			return err
 		}
@@ -356,7 +386,7 @@ func (d *Destination) Deliver(ctx context.Context, b publish.Batch) error {
 		}
 		if d.cur == nil {
 			d.seq++
-			j, err := spool.OpenJournal(filepath.Join(d.openDir, seqName(d.seq)))
+			j, err := spool.OpenJournal(filepath.Join(d.openDir, batchFile{d.seq, d.epoch}.name()))
 			if err != nil {
 				return err
 			}
@@ -555,8 +585,8 @@ func classify(err error) string {
 
 // work publishes every sealed batch in order; it stops at the first failure.
 func (d *Destination) work(ctx context.Context) error {
-	seqs, err := listSeqs(d.sealedDir)
-	if err != nil || len(seqs) == 0 {
+	batches, err := listBatches(d.sealedDir)
+	if err != nil || len(batches) == 0 {
 		return err
 	}
 	fail := func(err error) error {
@@ -570,8 +600,8 @@ func (d *Destination) work(ctx context.Context) error {
 		return fail(err)
 	}
 	l := []string{destName, d.cfg.FlowLog.ID}
-	for _, seq := range seqs {
-		path := filepath.Join(d.sealedDir, seqName(seq))
+	for _, b := range batches {
+		path := filepath.Join(d.sealedDir, b.name())
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return fail(err)
@@ -579,7 +609,7 @@ func (d *Destination) work(ctx context.Context) error {
 		lines := int64(strings.Count(string(data), "\n"))
 		if lines > 0 {
 			pctx, cancel := context.WithTimeout(ctx, d.cfg.PublishTimeout)
-			_, err = d.js.Publish(pctx, d.cfg.Subject(), data, jetstream.WithMsgID(d.cfg.FlowLog.ID+"-"+strconv.FormatUint(seq, 10)))
+			_, err = d.js.Publish(pctx, d.cfg.Subject(), data, jetstream.WithMsgID(b.msgID(d.cfg.FlowLog.ID)))
 			cancel()
 			if err != nil {
 				if errors.Is(err, jetstream.ErrNoStreamResponse) {

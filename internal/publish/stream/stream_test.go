@@ -266,7 +266,7 @@ func scenario(t *testing.T, srv natsServer) {
 
 	// A crash between publish and spool removal: the batch is published
 	// again under the same message id and JetStream drops the duplicate.
-	if err := os.WriteFile(filepath.Join(spoolDir, "sealed", seqName(3)), []byte(lines[200]+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(spoolDir, "sealed", batchFile{3, d.epoch}.name()), []byte(lines[200]+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d2 := newDest(t, srv.URL(), spoolDir)
@@ -312,5 +312,50 @@ func TestBatchByInterval(t *testing.T) {
 	lines, msgs := readStream(t, srv.URL())
 	if len(lines) != 5 || msgs != 1 {
 		t.Fatalf("%d lines in %d messages", len(lines), msgs)
+	}
+}
+
+// TestRestartEmptySpool: a destination reopened on an emptied spool numbers
+// its batches from 1 again; within the duplicate window those must not be
+// taken for re-publishes of the previous run's batches.
+func TestRestartEmptySpool(t *testing.T) {
+	srv := startEmbedded(t)
+	spoolDir := t.TempDir()
+	fctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for run := range 2 {
+		d := newDest(t, srv.URL(), spoolDir)
+		if err := d.Deliver(fctx, publish.Batch{Records: makeRecords(run*50, 50), Now: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Flush(fctx); err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+	}
+	lines, msgs := readStream(t, srv.URL())
+	if len(lines) != 100 || msgs != 2 {
+		t.Fatalf("count in 100, count out %d lines in %d messages", len(lines), msgs)
+	}
+}
+
+func TestDeliveryStream(t *testing.T) {
+	for _, arn := range []string{"arn:aws:firehose:us-east-1:123456789012:deliverystream/flow.logs-1",
+		"arn:aws:firehose:us-east-1:123456789012:deliverystream:flow.logs-1"} {
+		name, err := ParseDeliveryStreamARN(arn)
+		if err != nil || name != "flow.logs-1" {
+			t.Errorf("%s: %q, %v", arn, name, err)
+		}
+	}
+	for _, arn := range []string{"arn:aws:s3:::bucket", "arn:aws:firehose:us-east-1:123456789012:deliverystream/",
+		"arn:aws:firehose:us-east-1:123456789012:deliverystream/a>b", "arn:aws:firehose:us-east-1:123456789012:stream/x"} {
+		if _, err := ParseDeliveryStreamARN(arn); err == nil {
+			t.Errorf("%s: no error", arn)
+		}
+	}
+	c := ForDeliveryStream("flow.logs-1")
+	c.FlowLog.ID = testFL
+	if c.Stream != "flow_logs-1" || c.Subject() != "vpcflow.firehose.flow_logs-1."+testFL {
+		t.Errorf("stream %q subject %q", c.Stream, c.Subject())
 	}
 }
