@@ -20,6 +20,9 @@ type Options struct {
 	// Sleep waits in realtime mode; tests may replace it. nil = time.Sleep
 	// honouring ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the wall clock that realtime mode paces against; tests may
+	// replace it (with Sleep). nil = time.Now.
+	Now func() time.Time
 }
 
 // Stats counts what a run sent.
@@ -94,7 +97,11 @@ func (e *Engine) Now() time.Time { return e.now }
 // Run fires events in time order until the scenario ends, ctx is cancelled
 // or the network fails.
 func (e *Engine) Run(ctx context.Context) error {
-	wallStart := time.Now()
+	wallNow := e.opts.Now
+	if wallNow == nil {
+		wallNow = time.Now
+	}
+	wallStart := wallNow()
 	speed := e.opts.Speed
 	if speed <= 0 {
 		speed = 1
@@ -117,7 +124,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		if e.opts.Realtime {
 			due := wallStart.Add(time.Duration(float64(ev.at.Sub(e.sc.Start)) / speed))
-			if d := time.Until(due); d > 0 {
+			if d := due.Sub(wallNow()); d > 0 {
 				if err := sleep(ctx, d); err != nil {
 					return err
 				}
