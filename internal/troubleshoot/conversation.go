@@ -219,21 +219,68 @@ func ownAddresses(recs []flow.Record, idx []int, known func(eni string) (netip.A
 		m[r.DstAddr]++
 	}
 	own := make(map[string]netip.Addr, len(counts))
+	claimed := map[netip.Addr]bool{}
+	// tied holds the interfaces whose records name two or more addresses
+	// equally often (an interface that logged a single conversation).
+	tied := map[string][]netip.Addr{}
 	for eni, m := range counts {
 		if known != nil {
 			if a, ok := known(eni); ok {
-				own[eni] = a
+				own[eni], claimed[a] = a, true
 				continue
 			}
 		}
-		var best netip.Addr
 		bestN := -1
+		var best []netip.Addr
 		for a, n := range m {
-			if n > bestN || (n == bestN && betterOwn(a, best)) {
-				best, bestN = a, n
+			switch {
+			case n > bestN:
+				bestN, best = n, append(best[:0], a)
+			case n == bestN:
+				best = append(best, a)
 			}
 		}
-		own[eni] = best
+		if len(best) == 1 {
+			own[eni], claimed[best[0]] = best[0], true
+			continue
+		}
+		tied[eni] = best
+	}
+	// An address is one interface's: a tie is broken first by leaving out
+	// the addresses other interfaces own, then by preferring a private
+	// address (the interface's side is its private IPv4, spec §1.4).
+	enis := make([]string, 0, len(tied))
+	for eni := range tied {
+		enis = append(enis, eni)
+	}
+	slices.Sort(enis)
+	for progress := true; progress; {
+		progress = false
+		for _, eni := range enis {
+			if _, done := own[eni]; done {
+				continue
+			}
+			free := slices.DeleteFunc(slices.Clone(tied[eni]), func(a netip.Addr) bool { return claimed[a] })
+			if len(free) == 1 {
+				own[eni], claimed[free[0]], progress = free[0], true, true
+			}
+		}
+	}
+	for _, eni := range enis {
+		if _, done := own[eni]; done {
+			continue
+		}
+		cands := slices.DeleteFunc(slices.Clone(tied[eni]), func(a netip.Addr) bool { return claimed[a] })
+		if len(cands) == 0 {
+			cands = tied[eni]
+		}
+		best := cands[0]
+		for _, a := range cands[1:] {
+			if betterOwn(a, best) {
+				best = a
+			}
+		}
+		own[eni], claimed[best] = best, true
 	}
 	return own
 }

@@ -103,3 +103,33 @@ func TestSiblingNarrowsToSecurityGroup(t *testing.T) {
 		t.Errorf("blocked = %+v", b)
 	}
 }
+
+// Without flow-direction or a topology an interface's address is the one
+// its records share; an interface that logged a single conversation names
+// both ends equally often, and the tie goes to the address no other
+// interface owns.
+func TestOwnAddressTieBrokenByOtherInterfaces(t *testing.T) {
+	recs := decodeLines(t, flow.DefaultFormat,
+		// eni-b (10.0.0.5) serves two clients; 10.0.0.9's request was logged
+		// on both ends, and eni-a logged nothing else.
+		"2 123456789012 eni-bbbbbbbbbbbbbbbbb 10.0.0.7 10.0.0.5 40000 443 6 3 180 1700000000 1700000060 ACCEPT OK",
+		"2 123456789012 eni-bbbbbbbbbbbbbbbbb 10.0.0.5 10.0.0.7 443 40000 6 3 180 1700000000 1700000060 ACCEPT OK",
+		"2 123456789012 eni-bbbbbbbbbbbbbbbbb 10.0.0.9 10.0.0.5 40001 443 6 1 60 1700000000 1700000060 ACCEPT OK",
+		"2 123456789012 eni-aaaaaaaaaaaaaaaaa 10.0.0.9 10.0.0.5 40001 443 6 1 60 1700000000 1700000060 ACCEPT OK",
+	)
+	idx := []int{0, 1, 2, 3}
+	own := ownAddresses(recs, idx, nil)
+	if own["eni-bbbbbbbbbbbbbbbbb"] != addr("10.0.0.5") || own["eni-aaaaaaaaaaaaaaaaa"] != addr("10.0.0.9") {
+		t.Errorf("own addresses %v; want eni-b 10.0.0.5, eni-a 10.0.0.9", own)
+	}
+	// Two interfaces that logged only the same one-way conversation get
+	// different addresses.
+	recs = decodeLines(t, flow.DefaultFormat,
+		"2 123456789012 eni-aaaaaaaaaaaaaaaaa 10.0.0.9 10.0.0.5 40001 443 6 1 60 1700000000 1700000060 ACCEPT OK",
+		"2 123456789012 eni-bbbbbbbbbbbbbbbbb 10.0.0.9 10.0.0.5 40001 443 6 1 60 1700000000 1700000060 ACCEPT OK",
+	)
+	own = ownAddresses(recs, []int{0, 1}, nil)
+	if own["eni-aaaaaaaaaaaaaaaaa"] == own["eni-bbbbbbbbbbbbbbbbb"] {
+		t.Errorf("both interfaces own %s", own["eni-aaaaaaaaaaaaaaaaa"])
+	}
+}

@@ -158,6 +158,7 @@ func TestAcceptButBrokenIncidents(t *testing.T) {
 		run      func(s *sim)
 		expect   []string
 		topology bool
+		plain    bool // default format: no tcp-flags
 		kind     string
 		eni      string
 		resource string
@@ -211,6 +212,41 @@ func TestAcceptButBrokenIncidents(t *testing.T) {
 			topology: true,
 		},
 		{
+			name:     "requests accepted, no response (no tcp-flags to tell SYN)",
+			run: func(s *sim) {
+				s.tcp("10.0.0.10", "10.0.11.22", "10.0.11.22", 40017, 8080, answer)
+				s.tcp("10.0.10.15", "10.0.11.22", "10.0.11.22", 40018, 8080, silent)
+			},
+			kind:     KindNoResponse,
+			eni:      "eni-0000000000000app2",
+			plain:    true,
+			topology: false,
+		},
+		{
+			name:     "requests left, no reply came back (flow logs of the client only)",
+			run:      func(s *sim) { s.tcp("10.0.10.15", "203.0.113.80", "203.0.113.80", 40019, 443, silent) },
+			kind:     KindNoReply,
+			eni:      "eni-0000000000000app1",
+			plain:    true,
+			topology: false,
+		},
+		{
+			name:     "NAT gateway in a subnet without an internet gateway route",
+			run:      func(s *sim) { s.tcp("10.0.12.40", "203.0.113.90", "203.0.113.90", 40020, 443, answer) },
+			kind:     KindNATNoIGW,
+			eni:      "eni-0000000000000app4",
+			resource: "nat-0bbbbbbbbbbbbbbb2",
+			topology: true,
+		},
+		{
+			name:     "internet gateway route but no public IP",
+			run:      func(s *sim) { s.tcp("10.0.0.11", "203.0.113.91", "203.0.113.91", 40021, 443, answer) },
+			kind:     KindNoPublicIP,
+			eni:      "eni-0000000000000web2",
+			resource: "rtb-0000000000000pub",
+			topology: true,
+		},
+		{
 			name:     "expected flow never sent (DNS failure or client down)",
 			run:      func(s *sim) { s.tcp("10.0.0.10", "10.0.11.22", "10.0.11.22", 40016, 8080, answer) },
 			expect:   []string{"10.0.10.15->10.0.20.25:6379/tcp"},
@@ -220,7 +256,11 @@ func TestAcceptButBrokenIncidents(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSim(t, richFormat)
+			format := richFormat
+			if tc.plain {
+				format = flow.DefaultFormat
+			}
+			s := newSim(t, format)
 			tc.run(s)
 			opts := Options{}
 			if tc.topology {

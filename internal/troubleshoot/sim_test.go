@@ -116,6 +116,18 @@ func (s *sim) ping(client, dst, server string, n int) {
 	}
 }
 
+// udp sends n datagrams from client:sport to dst:dport and, when reply is
+// set, answers each one that arrives from server.
+func (s *sim) udp(client, dst, server string, sport, dport uint16, n int, reply bool) {
+	s.t.Helper()
+	for range n {
+		res := s.send(dataplane.Packet{Src: addr(client), Dst: addr(dst), Protocol: 17, SrcPort: sport, DstPort: dport, Size: 70})
+		if reply && res.Reason == dataplane.ReasonDelivered {
+			s.send(dataplane.Packet{Src: addr(server), Dst: addr(client), Protocol: 17, SrcPort: dport, DstPort: sport, Size: 3000})
+		}
+	}
+}
+
 func (s *sim) records() []flow.Record {
 	s.t.Helper()
 	recs := s.agg.Flush()
