@@ -212,7 +212,7 @@ func TestAcceptButBrokenIncidents(t *testing.T) {
 			topology: true,
 		},
 		{
-			name:     "requests accepted, no response (no tcp-flags to tell SYN)",
+			name: "requests accepted, no response (no tcp-flags to tell SYN)",
 			run: func(s *sim) {
 				s.tcp("10.0.0.10", "10.0.11.22", "10.0.11.22", 40017, 8080, answer)
 				s.tcp("10.0.10.15", "10.0.11.22", "10.0.11.22", 40018, 8080, silent)
