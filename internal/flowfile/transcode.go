@@ -198,7 +198,7 @@ func (p *pipeline) split() {
 				end = len(data)
 			}
 			l := data[off:end]
-			if len(l) > 0 && l[0] >= 'a' && l[0] <= 'z' {
+			if mayBeHeader(l) {
 				if class, hf := classify(l, p.opt.AllowComments); class == lineHeader {
 					if off > start {
 						rest := bytes.Clone(data[next:])
@@ -240,6 +240,22 @@ func (p *pipeline) split() {
 			return
 		}
 	}
+}
+
+// mayBeHeader is classify's first test, cheap enough for every line: the
+// first byte after leading blanks is a lower-case letter (as in the
+// Reader, a header line may be indented).
+func mayBeHeader(l []byte) bool {
+	for _, c := range l {
+		switch {
+		case c == ' ' || c == '\t' || c == '\r':
+			continue
+		case c >= 'a' && c <= 'z':
+			return true
+		}
+		return false
+	}
+	return false
 }
 
 func (p *pipeline) worker() {
