@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// runCmd executes a command with captured output.
+func runCmd(t *testing.T, cmd *cobra.Command, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs(args)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.Execute()
+	return out.String(), errOut.String(), err
+}
+
+// writeScenario writes a 20-minute scenario over the small test VPC with an
+// S3 flow log (ALL) and a CloudWatch Logs flow log (REJECT).
+func writeScenario(t *testing.T) string {
+	t.Helper()
+	topo, err := filepath.Abs("../../internal/traffic/testdata/small-vpc.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "scenario.yaml")
+	body := `name: cli
+topology: ` + topo + `
+start: 2026-11-20T10:00:00Z
+duration: 20m
+seed: 11
+flow_logs:
+  - {resource: vpc-0a1b2c3d4e5f60718, traffic_type: ALL, destination: s3, log_destination: "arn:aws:s3:::cli-bucket"}
+  - {resource: vpc-0a1b2c3d4e5f60718, traffic_type: REJECT, destination: cloud-watch-logs, log_group: /cli/rejects, max_aggregation_interval: 60}
+workloads:
+  - {name: https, protocol: tcp, clients: ["internet:20"], servers: ["web-1:public"], port: 443, rate: 1/s}
+incidents:
+  - {pattern: ssh-brute-force, from: ["internet:5"], targets: ["web-1:public"], start: 5m, duration: 5m, rate: 1/s}
+`
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func tree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	m := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		m[rel] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestSimulateCLI runs `vpcflow simulate` end to end twice: the summary
+// names records, objects, bytes and rejects by layer; nothing is written to
+// a non-terminal stderr (no progress bar); the same seed gives the same
+// bytes; the objects are readable by `vpcflow logs read`.
+func TestSimulateCLI(t *testing.T) {
+	scenario := writeScenario(t)
+	var trees []map[string][]byte
+	var outs []string
+	for range 2 {
+		dir := filepath.Join(t.TempDir(), "out")
+		out, stderr, err := runCmd(t, newSimulateCmd(), "--scenario", scenario, "--out", dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stderr != "" {
+			t.Errorf("stderr is not a terminal, yet got %q", stderr)
+		}
+		for _, want := range []string{`Simulated 20m0s of "cli" (seed 11)`, "Written to " + dir, "S3 layout:", " objects, ", " records (", "CloudWatch Logs:  group /cli/rejects", "Rejected packets by layer: "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("summary lacks %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, " 0 records (") {
+			t.Errorf("no records written:\n%s", out)
+		}
+		trees = append(trees, tree(t, dir))
+		// Elapsed wall time is the only line allowed to differ.
+		outs = append(outs, strings.Join(strings.Split(strings.ReplaceAll(out, dir, "DIR"), "\n")[1:], "\n"))
+		read, _, err := runLogs(t, "read", "-O", "csv", filepath.Join(dir, "cli-bucket"))
+		if err != nil || strings.Count(read, "\n") < 10 || !strings.Contains(read, ",REJECT,OK") {
+			t.Errorf("logs read of the bucket: %v\n%.500s", err, read)
+		}
+	}
+	a, b := trees[0], trees[1]
+	if len(a) == 0 || len(a) != len(b) {
+		t.Fatalf("runs wrote %d and %d files", len(a), len(b))
+	}
+	for name, content := range a {
+		if !bytes.Equal(content, b[name]) {
+			t.Errorf("%s differs between two runs with the same seed", name)
+		}
+	}
+	if outs[0] != outs[1] {
+		t.Errorf("summaries differ:\n%s\n---\n%s", outs[0], outs[1])
+	}
+	// Bad input names the file and position.
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("start: 2026-11-20T00:00:00Z\nduration: 1h\nworkloadz: []\n"), 0o644)
+	if _, _, err := runCmd(t, newSimulateCmd(), "--scenario", bad, "--out", t.TempDir()); err == nil || !strings.Contains(err.Error(), "bad.yaml:3:1: unknown field \"workloadz\"") {
+		t.Errorf("bad scenario: %v", err)
+	}
+	if _, _, err := runCmd(t, newSimulateCmd(), "--out", t.TempDir()); err == nil {
+		t.Error("missing --scenario accepted")
+	}
+}
+
+// TestReplayCLI runs `vpcflow replay` on a committed capture fixture: the
+// report names packets, skipped frames with reasons and positions, the
+// dataplane outcome and the records; stderr stays empty off a terminal.
+func TestReplayCLI(t *testing.T) {
+	topo := "../../internal/demo/testdata/bench-topology.yaml"
+	dir := filepath.Join(t.TempDir(), "out")
+	out, stderr, err := runCmd(t, newReplayCmd(), "--topology", topo, "--pcap", "../../internal/traffic/capture/testdata/vlan-ipv6-arp.pcapng", "--out", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stderr != "" {
+		t.Errorf("stderr is not a terminal, yet got %q", stderr)
+	}
+	for _, want := range []string{
+		"Replayed 300 packets (104,699 bytes) from 2026-11-20T09:30:00Z",
+		"12 of 312 frames skipped:",
+		"not IP (Ethernet payload such as ARP or LLDP)",
+		"e.g. packet 25 at byte offset 5680",
+		"90 not in the topology",
+		"hint: packets whose addresses belong to no interface produce no records",
+		"42 records delivered",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	// --map moves the IPv6 server onto an interface of the topology.
+	dir2 := filepath.Join(t.TempDir(), "out")
+	out, _, err = runCmd(t, newReplayCmd(), "--topology", topo, "--pcap", "../../internal/traffic/capture/testdata/vlan-ipv6-arp.pcapng",
+		"--map", "2600:1f18:a:b::15=2600:1f18:a:b::15", "--out", dir2, "--log-format", "${interface-id} ${srcaddr} ${dstaddr} ${packets} ${bytes} ${action} ${flow-direction}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "packets had an address rewritten by --map") {
+		t.Errorf("map not reported:\n%s", out)
+	}
+	read, _, err := runLogs(t, "read", "-O", "csv", dir2)
+	if err != nil || !strings.HasPrefix(read, "interface-id,srcaddr,dstaddr,packets,bytes,action,flow-direction\n") || !strings.Contains(read, ",ACCEPT,egress") {
+		t.Errorf("custom-format replay output: %v\n%.300s", err, read)
+	}
+	// A capture that is not pcap fails with a clear message.
+	notPcap := filepath.Join(t.TempDir(), "x.pcap")
+	os.WriteFile(notPcap, []byte("hello, world"), 0o644)
+	if _, _, err := runCmd(t, newReplayCmd(), "--topology", topo, "--pcap", notPcap, "--out", filepath.Join(t.TempDir(), "o")); err == nil || !strings.Contains(err.Error(), "not a pcap or pcapng file") {
+		t.Errorf("not a pcap: %v", err)
+	}
+	if _, _, err := runCmd(t, newReplayCmd(), "--topology", topo, "--pcap", notPcap, "--map", "nope", "--out", filepath.Join(t.TempDir(), "o")); err == nil || !strings.Contains(err.Error(), "--map") {
+		t.Errorf("bad --map: %v", err)
+	}
+}
+
+// TestDemoCLI runs `vpcflow demo` on a short slice of the bundled day: it
+// prints records and rejects, top talkers, top rejected sources and the SQL
+// to dig further, and no progress off a terminal.
+func TestDemoCLI(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "vpcflow-data")
+	out, stderr, err := runCmd(t, newDemoCmd(), "--out", dir, "--duration", "2h20m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stderr != "" {
+		t.Errorf("stderr is not a terminal, yet got %q", stderr)
+	}
+	for _, want := range []string{"vpcflow demo: three-tier-shop-day", "Written to " + dir, "S3 layout:", " REJECT, ",
+		"Top 10 talkers by bytes", "Top rejected sources:", "185.220.101.77", "port-scan-from-internet",
+		"Dig further:", "vpcflow query sql --data " + dir} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, f := range []string{"topology.yaml", "scenario.yaml"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s not written next to the data: %v", f, err)
+		}
+	}
+	// A directory that is not a vpcflow data directory is never emptied.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "precious.txt"), []byte("x"), 0o644)
+	if _, _, err := runCmd(t, newDemoCmd(), "--out", other, "--duration", "1m"); err == nil || !strings.Contains(err.Error(), "not a vpcflow data directory") {
+		t.Errorf("non-data directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(other, "precious.txt")); err != nil {
+		t.Errorf("precious.txt removed: %v", err)
+	}
+}
