@@ -54,9 +54,10 @@ type Rule struct {
 	value   *accessor
 	filters []filter
 	maxPos  int // highest CLF position used, 0-based
-	// needAny lists, per In/StartsWith filter, strings of which one must
-	// occur in the raw event for the filter to match: a cheap test that
-	// rejects most events before they are split into fields.
+	// needAny lists, per In/StartsWith filter of a CLF rule, strings of
+	// which one must occur in the raw event for the filter to match: a
+	// cheap test that rejects most events before they are split into
+	// fields.
 	needAny [][]string
 }
 
@@ -262,7 +263,9 @@ func (r *Rule) compile() error {
 			return err
 		}
 		r.filters = append(r.filters, cf)
-		if cf.op == opIn || cf.op == opStartsWith {
+		// Only CLF fields are substrings of the raw event: a JSON value
+		// may be escaped ("\u0041") or a number spelt otherwise (5e-1).
+		if r.LogFormat == "CLF" && (cf.op == opIn || cf.op == opStartsWith) {
 			ok := true
 			for _, s := range cf.strs {
 				ok = ok && s != ""
