@@ -78,8 +78,9 @@ func TestDiagnoseTCPFlagsRoles(t *testing.T) {
 	if rep.Conversations != 1 || len(rep.Blocked) != 0 || len(rep.Broken) != 0 {
 		t.Fatalf("conversations %d blocked %v broken %v", rep.Conversations, rep.Blocked, rep.Broken)
 	}
-	a := &analysis{}
-	_ = a
+	if c := buildConversations(recs, []int{0, 1, 2, 3}, ownAddresses(recs, []int{0, 1, 2, 3}, nil))[0]; c.Client.String() != "52.213.180.42" || c.Port != 5001 || c.RoleBy != "tcp-flags" || c.ClientPorts != 2 {
+		t.Errorf("conversation %s -> %s:%d by %s, %d client ports", c.Client, c.Server, c.Port, c.RoleBy, c.ClientPorts)
+	}
 }
 
 // Without a topology, "NACL or SG" narrows to the security group when

@@ -406,6 +406,9 @@ func (a *analysis) floods() []Finding {
 			per[k] = m
 			order = append(order, k)
 		}
+		// A request logged at both ends counts once: at the server's
+		// interface when it logged the conversation.
+		serverLogged := slices.ContainsFunc(c.Views, func(v *View) bool { return v.ReqIn.records() > 0 })
 		for _, i := range c.records {
 			r := &a.recs[i]
 			src, _ := endpoints(r)
@@ -415,7 +418,8 @@ func (a *analysis) floods() []Finding {
 				m[r.Start/floodBucket] = b
 			}
 			if src.addr == c.Client {
-				if r.Action == flow.ActionAccept || !egress(r, a.own[r.InterfaceID]) {
+				out := egress(r, a.own[r.InterfaceID])
+				if !out || (!serverLogged && r.Action == flow.ActionAccept) {
 					b.requests++
 					b.clients[c.Client] = struct{}{}
 				}

@@ -76,3 +76,102 @@ func TestUnusualEgress(t *testing.T) {
 		t.Errorf("findings %+v", rep.Security)
 	}
 }
+
+// An open resolver used for a DNS flood, seeded into the simulator: the
+// queries are accepted, the answers REJECTed by the public network ACL
+// (no UDP to ephemeral ports). The flood is one finding, and its blocked
+// answers are hostile traffic to keep blocked, not a rule to add.
+func TestDNSFlood(t *testing.T) {
+	s := newSim(t, richFormat)
+	queries := func(client, dst string, n int) {
+		for q := range n {
+			s.udp(client, dst, "10.0.0.53", uint16(30000+q), 53, 1, true)
+		}
+	}
+	queries("10.0.0.10", "10.0.0.53", 3) // a legitimate client inside the VPC
+	for i := range 25 {
+		queries(fmt.Sprintf("203.0.113.%d", 100+i), "198.51.100.53", 6)
+	}
+	rep := s.diagnose(Options{FloodRequests: 100})
+	f := findKind(rep.Security, KindFlood)
+	if f == nil {
+		t.Fatalf("no flood finding in %+v", rep.Security)
+	}
+	if f.Server.String() != "10.0.0.53" || f.Port != 53 || f.Protocol != 17 || f.Sources != 26 || f.Records != 153 {
+		t.Errorf("flood finding = %+v", f)
+	}
+	if !strings.Contains(f.Detail, "open DNS resolver") || !strings.Contains(f.Detail, "150 responses were REJECTed") {
+		t.Errorf("detail %q", f.Detail)
+	}
+	hostile := 0
+	for _, b := range rep.Blocked {
+		if b.Client.String() == "10.0.0.10" {
+			t.Errorf("the VPC's own client is blocked: %+v", b)
+			continue
+		}
+		if b.Seed != 2 || b.Decision == nil || b.Decision.ResourceID != "acl-0000000000000pub" || b.Decision.Direction != "egress" {
+			t.Errorf("answer to %s: seed %d decision %v", b.Client, b.Seed, b.Decision)
+		}
+		if b.Campaign == "" || b.Fix == nil || !b.Fix.Hostile {
+			t.Errorf("answer to %s not treated as part of the flood: campaign %q fix %+v", b.Client, b.Campaign, b.Fix)
+		}
+		hostile++
+	}
+	if hostile != 25 {
+		t.Errorf("%d blocked answers, want 25", hostile)
+	}
+	// Below the threshold it is ordinary traffic.
+	s = newSim(t, richFormat)
+	for i := range 25 {
+		queries(fmt.Sprintf("203.0.113.%d", 100+i), "198.51.100.53", 2)
+	}
+	if f := findKind(s.diagnose(Options{FloodRequests: 100}).Security, KindFlood); f != nil {
+		t.Errorf("50 queries flagged as a flood: %+v", f)
+	}
+}
+
+// From flow logs alone: a horizontal scan (one port, many hosts) and an
+// RDP brute force, on records of several interfaces.
+func TestHorizontalScanAndRDPBruteForce(t *testing.T) {
+	var lines []string
+	for i := range 12 {
+		lines = append(lines, fmt.Sprintf("2 123456789012 eni-%017d 198.51.100.66 10.0.1.%d 51000 445 6 1 40 1700000000 1700000060 REJECT OK", i, 10+i))
+	}
+	for i := range 30 {
+		lines = append(lines, fmt.Sprintf("2 123456789012 eni-%017d 203.0.113.99 10.0.1.10 %d 3389 6 2 120 1700000000 1700000060 REJECT OK", 0, 50000+i))
+	}
+	rep := Diagnose(decodeLines(t, flow.DefaultFormat, lines...), Options{})
+	scan := findKind(rep.Security, KindPortScan)
+	if scan == nil || scan.Client.String() != "198.51.100.66" || !strings.Contains(scan.Summary, "12 hosts on port 445") || scan.Severity != "warning" {
+		t.Errorf("scan finding = %+v", scan)
+	}
+	bf := findKind(rep.Security, KindBruteForce)
+	if bf == nil || bf.Client.String() != "203.0.113.99" || bf.Port != 3389 || !strings.HasPrefix(bf.Summary, "RDP brute force: 203.0.113.99 made 30 connection attempts") {
+		t.Errorf("brute force finding = %+v", bf)
+	}
+	if len(rep.Security) != 2 {
+		t.Errorf("findings %+v", rep.Security)
+	}
+	if len(rep.TopRejectedSources) != 2 || rep.TopRejectedSources[0].Addr.String() != "203.0.113.99" || rep.TopRejectedSources[0].Records != 30 ||
+		rep.TopRejectedSources[1].Hosts != 12 {
+		t.Errorf("top rejected sources %+v", rep.TopRejectedSources)
+	}
+	for _, p := range rep.Problems {
+		if p.Campaign == "" {
+			t.Errorf("problem outside the campaigns: %+v", p)
+		}
+	}
+}
+
+// SKIPDATA records say some flows were not logged: the report says so
+// instead of taking missing records as proof of no traffic.
+func TestSkipDataReported(t *testing.T) {
+	rep := Diagnose(decodeLines(t, flow.DefaultFormat,
+		"2 123456789010 eni-11111111aaaaaaaaa - - - - - - - 1431280876 1431280934 - SKIPDATA",
+		"2 123456789010 eni-11111111aaaaaaaaa 10.0.0.5 10.0.0.9 40000 443 6 1 60 1431280876 1431280934 ACCEPT OK",
+	), Options{})
+	f := findKind(rep.Broken, KindSkipData)
+	if rep.SkipData != 1 || rep.Records != 1 || f == nil || f.Records != 1 || !strings.Contains(f.Detail, "not proof") {
+		t.Errorf("skipdata %d records %d finding %+v", rep.SkipData, rep.Records, f)
+	}
+}
