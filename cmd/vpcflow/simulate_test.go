@@ -151,10 +151,11 @@ func TestReplayCLI(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
-	// --map moves the IPv6 server onto an interface of the topology.
+	// --map moves the capture's server 10.0.11.22 onto the interface that
+	// owns 10.0.10.10; the custom format shows it.
 	dir2 := filepath.Join(t.TempDir(), "out")
-	out, _, err = runCmd(t, newReplayCmd(), "--topology", topo, "--pcap", "../../internal/traffic/capture/testdata/vlan-ipv6-arp.pcapng",
-		"--map", "2600:1f18:a:b::15=2600:1f18:a:b::15", "--out", dir2, "--log-format", "${interface-id} ${srcaddr} ${dstaddr} ${packets} ${bytes} ${action} ${flow-direction}")
+	out, _, err = runCmd(t, newReplayCmd(), "--topology", topo, "--pcap", "../../internal/traffic/capture/testdata/small-ipv4.pcap",
+		"--map", "10.0.11.22=eni-0be0c400000000000", "--out", dir2, "--log-format", "${interface-id} ${srcaddr} ${dstaddr} ${packets} ${bytes} ${action} ${flow-direction}")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,8 +163,14 @@ func TestReplayCLI(t *testing.T) {
 		t.Errorf("map not reported:\n%s", out)
 	}
 	read, _, err := runLogs(t, "read", "-O", "csv", dir2)
-	if err != nil || !strings.HasPrefix(read, "interface-id,srcaddr,dstaddr,packets,bytes,action,flow-direction\n") || !strings.Contains(read, ",ACCEPT,egress") {
-		t.Errorf("custom-format replay output: %v\n%.300s", err, read)
+	if err != nil || !strings.HasPrefix(read, "interface-id,srcaddr,dstaddr,packets,bytes,action,flow-direction\n") ||
+		!strings.Contains(read, "eni-0be0c400000000000,10.0.10.10,") || !strings.Contains(read, ",ACCEPT,egress") || strings.Contains(read, "10.0.11.22") {
+		t.Errorf("mapped replay output: %v\n%.600s", err, read)
+	}
+	// A map across IP versions is refused up front.
+	if _, _, err := runCmd(t, newReplayCmd(), "--topology", topo, "--pcap", "../../internal/traffic/capture/testdata/small-ipv4.pcap",
+		"--map", "10.0.11.22=2001:db8::1", "--out", filepath.Join(t.TempDir(), "o")); err == nil || !strings.Contains(err.Error(), "different IP versions") {
+		t.Errorf("IPv4 mapped to IPv6: %v", err)
 	}
 	// A capture that is not pcap fails with a clear message.
 	notPcap := filepath.Join(t.TempDir(), "x.pcap")

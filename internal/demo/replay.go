@@ -49,6 +49,10 @@ func ParseMap(topo *vpc.Topology, specs []string) (map[netip.Addr]netip.Addr, er
 		}
 		to = strings.TrimSpace(to)
 		if b, err := netip.ParseAddr(to); err == nil {
+			// A packet cannot carry one IPv4 and one IPv6 address.
+			if a.Unmap().Is4() != b.Unmap().Is4() {
+				return nil, fmt.Errorf("--map %q: %s and %s are of different IP versions", s, a, b)
+			}
 			m[a.Unmap()] = b.Unmap()
 			continue
 		}
