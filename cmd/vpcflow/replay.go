@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -102,8 +103,13 @@ func printReplay(cmd *cobra.Command, res *demo.ReplayResult) {
 	}
 	if n := cs.SkippedTotal(); n > 0 {
 		fmt.Fprintf(w, "  %s of %s frames skipped:\n", fmtInt(int64(n)), fmtInt(int64(cs.Frames)))
-		for reason, k := range cs.Skipped {
-			fmt.Fprintf(w, "    %-50s %s\n", reason, fmtInt(int64(k)))
+		reasons := make([]string, 0, len(cs.Skipped))
+		for reason := range cs.Skipped {
+			reasons = append(reasons, reason)
+		}
+		sort.Strings(reasons) // the same capture always prints the same report
+		for _, reason := range reasons {
+			fmt.Fprintf(w, "    %-50s %s\n", reason, fmtInt(int64(cs.Skipped[reason])))
 		}
 		for _, e := range cs.Examples {
 			fmt.Fprintf(w, "    e.g. packet %d at byte offset %d: %s\n", e.Packet, e.Offset, e.Reason)
