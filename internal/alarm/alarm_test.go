@@ -341,6 +341,11 @@ func TestConfigErrors(t *testing.T) {
 			`alarm config: alarms[0].alarmActions[0]: no topic named "x"`},
 		{"topics:\n  - name: t\n    subscriptions: [{protocol: email, endpoint: a@b}]\n",
 			"alarm config: topics[0].subscriptions[0].protocol: must be http, https, command or file"},
+		// Several bad elements: always the first in a fixed order.
+		{"topics: [{name: t}]\nalarms:\n  - {alarmName: a, namespace: n, metricName: m, statistic: Sum, period: 60, evaluationPeriods: 1, comparisonOperator: GreaterThanThreshold, okActions: [y], insufficientDataActions: [z], alarmActions: [x]}\n",
+			`alarm config: alarms[0].alarmActions[0]: no topic named "x"`},
+		{"metricFilters:\n  - filterName: f\n    filterPattern: '[a, b]'\n    metricTransformations: [{metricNamespace: n, metricName: m, metricValue: '1', dimensions: {Z: $z, A: $y, M: $m}}]\n",
+			"alarm config: metricFilters[0].metricTransformations[0].dimensions.A: $y is not a field of the filter pattern"},
 	}
 	for _, tc := range tests {
 		_, err := ParseConfig([]byte(tc.yaml))

@@ -8,7 +8,9 @@ package alarm
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -221,8 +223,10 @@ func (c *Config) Validate() error {
 			if len(m.Dimensions) > 0 && m.DefaultValue != nil {
 				return bad(mp+".defaultValue", "a metric with dimensions cannot have a default value")
 			}
-			for k, v := range m.Dimensions {
-				if err := checkRef(pat, v, false); err != nil {
+			// In key order, so that the same file always names the same
+			// dimension.
+			for _, k := range slices.Sorted(maps.Keys(m.Dimensions)) {
+				if err := checkRef(pat, m.Dimensions[k], false); err != nil {
 					return bad(mp+".dimensions."+k, "%v", err)
 				}
 			}
@@ -252,10 +256,15 @@ func (c *Config) Validate() error {
 			return bad(p+".treatMissingData", "must be one of %s, got %q", strings.Join(treatments, ", "), a.TreatMissingData)
 		}
 		names[a.AlarmName] = true
-		for kind, acts := range map[string][]string{"alarmActions": a.AlarmActions, "okActions": a.OKActions, "insufficientDataActions": a.InsufficientDataActions} {
-			for j, act := range acts {
+		// In a fixed order (alarm, OK, insufficient-data actions), so that the
+		// same file always names the same action.
+		for _, acts := range []struct {
+			kind string
+			list []string
+		}{{"alarmActions", a.AlarmActions}, {"okActions", a.OKActions}, {"insufficientDataActions", a.InsufficientDataActions}} {
+			for j, act := range acts.list {
 				if !topics[topicName(act)] {
-					return bad(fmt.Sprintf("%s.%s[%d]", p, kind, j), "no topic named %q", act)
+					return bad(fmt.Sprintf("%s.%s[%d]", p, acts.kind, j), "no topic named %q", act)
 				}
 			}
 		}
