@@ -76,9 +76,12 @@ func newFlowLogsCmd() *cobra.Command {
 		Short: "Create, describe and delete flow logs (CreateFlowLogs, DescribeFlowLogs, DeleteFlowLogs)",
 		Long: `Manage flow log resources as the EC2 API does: the same parameters,
 validation and error codes, and JSON output shaped like the AWS CLI's.
-Flow logs are kept in the data directory; a running vpcflow service
-picks them up. Without a running service, describe shows
-DeliverLogsStatus SUCCESS.`,
+Flow logs are kept in the data directory (flowlogs.json) and run when
+vpcflow serve starts on it; serve reads the file only at start, so while
+it runs use its API (aws --endpoint-url http://ADDR ec2 create-flow-logs)
+instead. kinesis-data-firehose flow logs need serve's NATS server
+(--nats-url or --nats-embedded). Without a running service, describe
+shows DeliverLogsStatus SUCCESS.`,
 	}
 	o.bind(cmd)
 	cmd.AddCommand(newFlowLogsCreateCmd(&o), newFlowLogsDescribeCmd(&o), newFlowLogsDeleteCmd(&o))

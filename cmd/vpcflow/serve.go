@@ -29,6 +29,11 @@ directory, evaluates alarms, and serves on one port:
   web UI             http://ADDR/ui/
   /healthz, /metrics
 
+kinesis-data-firehose flow logs publish to NATS JetStream (one stream per
+delivery stream, subjects vpcflow.firehose.<stream>.<flow log id>): give
+--nats-url of a server with JetStream, or --nats-embedded to run one on
+127.0.0.1 (--nats-port) with its storage in DATA/.nats.
+
 Requests are checked with Signature Version 4 against the configured access
 keys (a random key is generated and printed when none is configured).
 Interrupt (Ctrl-C) shuts down gracefully: capture windows are closed and
@@ -57,6 +62,15 @@ every record is published before the process exits.`,
 			if cmd.Flags().Changed("alarms") {
 				cfg.Alarms = flags.Alarms
 			}
+			if cmd.Flags().Changed("nats-url") {
+				cfg.NATS = server.NATSConfig{URL: flags.NATS.URL}
+			}
+			if cmd.Flags().Changed("nats-embedded") {
+				cfg.NATS = server.NATSConfig{Embedded: flags.NATS.Embedded, Port: cfg.NATS.Port}
+			}
+			if cmd.Flags().Changed("nats-port") {
+				cfg.NATS.Port = flags.NATS.Port
+			}
 			if id, secret := os.Getenv("VPCFLOW_ACCESS_KEY_ID"), os.Getenv("VPCFLOW_SECRET_ACCESS_KEY"); id != "" && secret != "" {
 				cfg.Credentials = append(cfg.Credentials, server.Credential{AccessKeyID: id, SecretAccessKey: secret})
 			}
@@ -76,5 +90,8 @@ every record is published before the process exits.`,
 	cmd.Flags().StringVar(&flags.Topology, "topology", "", "topology YAML (default: bundled three-tier VPC)")
 	cmd.Flags().StringVar(&flags.Scenario, "scenario", "", "scenario YAML (default: bundled scenario)")
 	cmd.Flags().StringVar(&flags.Alarms, "alarms", "", "alarm configuration YAML (metric filters, alarms, topics)")
+	cmd.Flags().StringVar(&flags.NATS.URL, "nats-url", "", "NATS server with JetStream for kinesis-data-firehose flow logs (nats://host:port)")
+	cmd.Flags().BoolVar(&flags.NATS.Embedded, "nats-embedded", false, "start an embedded NATS JetStream server on 127.0.0.1 for kinesis-data-firehose flow logs")
+	cmd.Flags().IntVar(&flags.NATS.Port, "nats-port", 0, "port of the embedded NATS server (0: any free port)")
 	return cmd
 }

@@ -18,6 +18,7 @@ import (
 func newSimulateCmd() *cobra.Command {
 	var (
 		scenario, topology, out string
+		natsURL                 string
 		realtime                bool
 		speed                   float64
 	)
@@ -27,7 +28,8 @@ func newSimulateCmd() *cobra.Command {
 		Long: `simulate loads a scenario (workloads, incident patterns, flow logs to
 create), runs every packet through the VPC's routes, security groups and
 network ACLs on a simulated clock, and writes the flow logs to DIR in the
-S3 layout (and the CloudWatch-like log store). The same scenario and seed
+S3 layout (and the CloudWatch-like log store; kinesis-data-firehose flow
+logs publish to NATS JetStream at --nats-url). The same scenario and seed
 give byte-identical output.`,
 		Example: `  vpcflow simulate --scenario internal/demo/scenario.yaml --topology internal/demo/three-tier.yaml --out ./sim-data
   vpcflow simulate --scenario my.yaml --out ./sim-data --realtime --speed 60`,
@@ -45,7 +47,7 @@ give byte-identical output.`,
 			}
 			bar := newSimBar(cmd.ErrOrStderr(), sc)
 			res, err := demo.RunScenario(cmd.Context(), sc, topo, demo.RunOptions{
-				DataDir: out, Realtime: realtime, Speed: speed,
+				DataDir: out, Realtime: realtime, Speed: speed, NATSURL: natsURL,
 				Progress: bar.update,
 			})
 			bar.finish()
@@ -68,6 +70,7 @@ give byte-identical output.`,
 	f.StringVar(&out, "out", "vpcflow-data", "data directory to write (emptied first if it is an earlier vpcflow data directory)")
 	f.BoolVar(&realtime, "realtime", false, "pace the simulated clock to the wall clock")
 	f.Float64Var(&speed, "speed", 1, "with --realtime, simulated seconds per wall-clock second")
+	f.StringVar(&natsURL, "nats-url", "", "NATS server (JetStream) for the scenario's kinesis-data-firehose flow logs, e.g. nats://127.0.0.1:4222")
 	return cmd
 }
 

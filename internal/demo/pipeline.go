@@ -1,9 +1,10 @@
 // Package demo runs vpcflow end to end: a topology and a traffic source
 // (scenario or capture) through the dataplane and the flow log service into
 // ./vpcflow-data, laid out as the S3 bucket and the CloudWatch Logs group
-// would be, and summarises what was written. `vpcflow demo` uses the
-// bundled three-tier VPC and scenario; `vpcflow simulate` and `vpcflow
-// replay` use the same Pipeline.
+// would be (kinesis-data-firehose flow logs publish to NATS JetStream when
+// Options.NATSURL is set), and summarises what was written. `vpcflow demo`
+// uses the bundled three-tier VPC and scenario; `vpcflow simulate` and
+// `vpcflow replay` use the same Pipeline.
 package demo
 
 import (
@@ -24,6 +25,7 @@ import (
 	"vpcflow/internal/publish"
 	"vpcflow/internal/publish/cwlogs"
 	s3pub "vpcflow/internal/publish/s3"
+	"vpcflow/internal/publish/stream"
 	"vpcflow/internal/traffic"
 	"vpcflow/internal/vpc"
 )
@@ -35,6 +37,9 @@ const (
 	DefaultBucket = "vpcflow-logs"
 	// DefaultLogGroup is the CloudWatch-like log group when none is named.
 	DefaultLogGroup = "/vpcflow/flow-logs"
+	// DefaultDeliveryStream is the Firehose delivery stream when none is
+	// named.
+	DefaultDeliveryStream = "vpcflow-flow-logs"
 	// LogStoreDir holds the CloudWatch-like log store under the data dir.
 	LogStoreDir = "cloudwatch-logs"
 	// SpoolDir holds the destinations' spools under the data dir.
@@ -49,6 +54,10 @@ type Options struct {
 	// Seed makes flow log ids deterministic.
 	Seed   uint64
 	Logger *slog.Logger
+	// NATSURL is the NATS server (JetStream enabled) that
+	// kinesis-data-firehose flow logs publish to. Empty: such flow logs
+	// cannot be created, and existing ones report FAILED.
+	NATSURL string
 }
 
 // Pipeline is topology → dataplane → flow log service → destinations, on a
@@ -151,11 +160,16 @@ func (p *Pipeline) Start() error { return p.Flows.Start(p.ctx) }
 
 // Close moves the clock to end, closes every window, publishes everything
 // and closes the stores.
-func (p *Pipeline) Close(end time.Time) error {
+func (p *Pipeline) Close(end time.Time) error { return p.Shutdown(p.ctx, end) }
+
+// Shutdown is Close with a bound: when ctx ends before every destination
+// has delivered (a NATS server that is down), what remains stays in the
+// spools for the next Open, and the error says so.
+func (p *Pipeline) Shutdown(ctx context.Context, end time.Time) error {
 	if end.UnixNano() > p.clock.Load() {
 		p.clock.Store(end.UnixNano())
 	}
-	err := p.Flows.Stop(p.ctx)
+	err := p.Flows.Stop(ctx)
 	p.Groups = p.Logs.LogGroups()
 	for _, g := range p.Groups {
 		if streams, serr := p.Logs.LogStreams(g.Name); serr == nil {
@@ -195,6 +209,12 @@ func (p *Pipeline) CreateFlowLogs(docs []traffic.FlowLogDoc) ([]string, error) {
 			in.ResourceType = flowlog.ResourceNetworkInterface
 		}
 		switch d.Destination {
+		case flowlog.DestinationFirehose:
+			in.LogDestinationType = flowlog.DestinationFirehose
+			in.LogDestination = d.LogDestination
+			if in.LogDestination == "" {
+				in.LogDestination = fmt.Sprintf("arn:aws:firehose:%s:%s:deliverystream/%s", p.Topo.Region, p.Topo.AccountID, DefaultDeliveryStream)
+			}
 		case "cloud-watch-logs":
 			in.LogDestinationType = flowlog.DestinationCloudWatchLogs
 			in.LogGroupName = d.LogGroup
@@ -215,6 +235,9 @@ func (p *Pipeline) CreateFlowLogs(docs []traffic.FlowLogDoc) ([]string, error) {
 					in.DestinationOptions.FileFormat = flowlog.FilePlainText
 				}
 			}
+		}
+		if err := p.CheckDestination(in.LogDestinationType); err != nil {
+			return ids, fmt.Errorf("create flow log for %s: %w", d.Resource, err)
 		}
 		out, err := p.Store.Create(in)
 		if err != nil {
@@ -270,6 +293,53 @@ func (p *Pipeline) openDestination(fl publish.FlowLog, r flowlog.Resource) (publ
 			}
 		}
 		return cwlogs.New(cwlogs.Config{FlowLog: fl}, cwlogs.Deps{Store: p.Logs, Now: p.Now, Logger: p.opts.Logger})
+	case flowlog.DestinationFirehose:
+		if err := p.CheckDestination(r.LogDestinationType); err != nil {
+			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
+		}
+		name, err := stream.ParseDeliveryStreamARN(r.LogDestination)
+		if err != nil {
+			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
+		}
+		cfg := stream.ForDeliveryStream(name)
+		cfg.FlowLog = fl
+		cfg.URL = p.opts.NATSURL
+		cfg.SpoolDir = filepath.Join(p.opts.DataDir, SpoolDir, fl.ID)
+		return stream.New(cfg, stream.Deps{Now: p.Now, Logger: p.opts.Logger})
 	}
 	return nil, fmt.Errorf("destination type %s is not available in this build", r.LogDestinationType)
+}
+
+// ErrNoNATS: a kinesis-data-firehose flow log on a pipeline without a NATS
+// server to publish to.
+var ErrNoNATS = errors.New("kinesis-data-firehose flow logs publish to NATS JetStream, and no NATS server is configured " +
+	"(vpcflow serve: nats.url or nats.embedded in the configuration, or --nats-url / --nats-embedded)")
+
+// CheckDestination reports whether the pipeline can deliver to a
+// destination type: kinesis-data-firehose needs Options.NATSURL.
+func (p *Pipeline) CheckDestination(destinationType string) error {
+	if destinationType == flowlog.DestinationFirehose && p.opts.NATSURL == "" {
+		return ErrNoNATS
+	}
+	return nil
+}
+
+// FlowLogAPI is the flow log service behind the CreateFlowLogs,
+// DescribeFlowLogs and DeleteFlowLogs actions.
+type FlowLogAPI struct {
+	*flowlog.Service
+	p *Pipeline
+}
+
+// FlowLogAPI returns the service for the APIs.
+func (p *Pipeline) FlowLogAPI() FlowLogAPI { return FlowLogAPI{Service: p.Flows, p: p} }
+
+// Create is CreateFlowLogs. It refuses a destination the pipeline cannot
+// deliver to, rather than create a flow log that could only fail.
+func (a FlowLogAPI) Create(ctx context.Context, in flowlog.CreateInput) (flowlog.CreateOutput, error) {
+	if err := a.p.CheckDestination(in.LogDestinationType); err != nil {
+		return flowlog.CreateOutput{}, &flowlog.Error{Code: flowlog.CodeInvalidParameter,
+			Message: "LogDestinationType " + in.LogDestinationType + " is not available on this server: " + err.Error()}
+	}
+	return a.Service.Create(ctx, in)
 }

@@ -19,6 +19,8 @@ type RunOptions struct {
 	// Progress is called about every simulated minute.
 	Progress func(now time.Time, st *traffic.Stats)
 	Logger   *slog.Logger
+	// NATSURL is for the scenario's kinesis-data-firehose flow logs.
+	NATSURL string
 }
 
 // RunResult is what a run did.
@@ -38,7 +40,7 @@ type RunResult struct {
 // through the dataplane on the simulated clock, and publishes every record.
 func RunScenario(ctx context.Context, sc *traffic.Scenario, topo *vpc.Topology, opts RunOptions) (*RunResult, error) {
 	t0 := time.Now()
-	p, err := Open(ctx, topo, Options{DataDir: opts.DataDir, Start: sc.Start, Seed: sc.Seed, Logger: opts.Logger})
+	p, err := Open(ctx, topo, Options{DataDir: opts.DataDir, Start: sc.Start, Seed: sc.Seed, Logger: opts.Logger, NATSURL: opts.NATSURL})
 	if err != nil {
 		return nil, err
 	}

@@ -48,6 +48,11 @@ type Config struct {
 	UI UIConfig `yaml:"ui"`
 	// SQLThreads caps DuckDB's threads for the SQL console (0: default).
 	SQLThreads int `yaml:"sqlThreads"`
+	// NATS is where kinesis-data-firehose flow logs publish (JetStream):
+	// nats.url for an external server, or nats.embedded: true (with
+	// nats.port) to start one in this process. Unset: no firehose flow
+	// logs.
+	NATS NATSConfig `yaml:"nats"`
 }
 
 // Credential is one access key.
@@ -105,6 +110,7 @@ func (c *Config) Validate() error {
 	if c.UI.Open && err == nil && !isLoopback(host) {
 		errs = append(errs, fmt.Errorf("ui.open: refusing an open UI on %s, which is not a loopback address; set ui.open: false to require a login", c.Listen))
 	}
+	errs = append(errs, c.NATS.validate()...)
 	for i, k := range c.Credentials {
 		if k.AccessKeyID == "" || len(k.SecretAccessKey) < 8 {
 			errs = append(errs, fmt.Errorf("credentials[%d]: accessKeyId and a secretAccessKey of at least 8 characters are required", i))

@@ -32,6 +32,9 @@ import (
 	"vpcflow/internal/web"
 )
 
+// flushTimeout bounds the final delivery at shutdown.
+const flushTimeout = time.Minute
+
 // Deps are the server's injected dependencies.
 type Deps struct {
 	Logger *slog.Logger
@@ -59,11 +62,19 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		return err
 	}
 
+	// An embedded NATS server stops last (deferred before the pipeline
+	// opens): the pipeline's final flush publishes to it.
+	natsURL, stopNATS, err := startNATS(cfg.NATS, cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	defer stopNATS()
+
 	// The simulated clock starts now; the scenario repeats back to back.
 	start := time.Now().UTC().Truncate(time.Second)
 	// The pipeline outlives ctx: after ctx ends it still has to close the
 	// capture windows and publish what they hold.
-	p, err := demo.Open(context.WithoutCancel(ctx), topo, demo.Options{DataDir: cfg.DataDir, Start: start, Seed: sc.Seed, Logger: log})
+	p, err := demo.Open(context.WithoutCancel(ctx), topo, demo.Options{DataDir: cfg.DataDir, Start: start, Seed: sc.Seed, Logger: log, NATSURL: natsURL})
 	if err != nil {
 		return err
 	}
@@ -142,7 +153,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		Registry: reg,
 		EC2: ec2Router{
 			&api.VPCActions{With: p.DP.Mutate},
-			&api.FlowLogActions{Service: p.Flows, Account: topo.AccountID},
+			&api.FlowLogActions{Service: p.FlowLogAPI(), Account: topo.AccountID},
 		},
 		Logs: &api.LogsActions{Store: p.Logs, Region: topo.Region, Owner: func(string) string { return topo.AccountID },
 			Queries: insightsRunner{store: p.Logs, account: topo.AccountID, flowLogs: p.Store}},
@@ -241,8 +252,12 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		runErr = errors.Join(runErr, err)
 	}
 	wg.Wait()
-	// Close every window, publish everything and drain the spools.
-	if err := p.Close(p.Now()); err != nil {
+	// Close every window, publish everything and drain the spools. A
+	// destination that cannot take it all in flushTimeout (NATS down)
+	// keeps the rest spooled for the next start.
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), flushTimeout)
+	defer cancelFlush()
+	if err := p.Shutdown(flushCtx, p.Now()); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("flush: %w", err))
 	}
 	log.Info("vpcflow stopped", "error", runErr)

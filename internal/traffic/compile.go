@@ -242,7 +242,7 @@ func (c *compiler) buildInternet(doc *Document) {
 	}
 }
 
-var validFlowLogDest = map[string]bool{"": true, "s3": true, "cloud-watch-logs": true}
+var validFlowLogDest = map[string]bool{"": true, "s3": true, "cloud-watch-logs": true, "kinesis-data-firehose": true}
 
 func (c *compiler) flowLog(p string, fl FlowLogDoc) {
 	if fl.Resource == "" {
@@ -271,7 +271,7 @@ func (c *compiler) flowLog(p string, fl FlowLogDoc) {
 		c.errf(p+".traffic_type", "invalid traffic_type %q: expected ALL, ACCEPT or REJECT", fl.TrafficType)
 	}
 	if !validFlowLogDest[fl.Destination] {
-		c.errf(p+".destination", "invalid destination %q: expected s3 or cloud-watch-logs", fl.Destination)
+		c.errf(p+".destination", "invalid destination %q: expected s3, cloud-watch-logs or kinesis-data-firehose", fl.Destination)
 	}
 	switch fl.MaxAggregationInterval {
 	case 0, 60, 600:

@@ -49,7 +49,7 @@ type FlowLogDoc struct {
 	ID                     string `yaml:"id,omitempty"`
 	Resource               string `yaml:"resource"`
 	TrafficType            string `yaml:"traffic_type,omitempty"` // ALL (default) | ACCEPT | REJECT
-	Destination            string `yaml:"destination,omitempty"`  // s3 (default) | cloud-watch-logs
+	Destination            string `yaml:"destination,omitempty"`  // s3 (default) | cloud-watch-logs | kinesis-data-firehose
 	LogDestination         string `yaml:"log_destination,omitempty"`
 	LogGroup               string `yaml:"log_group,omitempty"`
 	LogFormat              string `yaml:"log_format,omitempty"`
