@@ -313,14 +313,14 @@ type analysis struct {
 	own   map[string]netip.Addr
 	convs []*Conversation
 	ev    *evaluator
-	// hostile sources (scan, brute force, flood)
-	hostile map[netip.Addr]*campaign
+	// hostile sources (scan, brute force, flood) and their campaigns
+	hostile map[netip.Addr][]*campaign
 }
 
 // Diagnose analyses flow log records.
 func Diagnose(records []flow.Record, opts Options) Report {
 	opts.defaults()
-	a := &analysis{opts: opts, recs: records, hostile: map[netip.Addr]*campaign{}}
+	a := &analysis{opts: opts, recs: records, hostile: map[netip.Addr][]*campaign{}}
 	if opts.Topology != nil {
 		a.ev = &evaluator{t: opts.Topology}
 	}
@@ -490,8 +490,8 @@ func (a *analysis) blocked() []Blocked {
 				b.Reason += fmt.Sprintf("; %s in the same subnet accepted the same traffic, so the network ACL allows it: the security group of %s is the one", other, cand.view.Interface)
 			}
 		}
-		if c := a.hostile[b.Client]; c != nil && (!b.Response || c.Responses) {
-			b.Campaign = c.Label
+		if camp := a.campaignOf(c); camp != nil && (!b.Response || camp.Responses) {
+			b.Campaign = camp.Label
 		}
 		if a.ev != nil {
 			a.explain(&b)

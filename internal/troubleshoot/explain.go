@@ -72,7 +72,7 @@ func (a *analysis) explain(b *Blocked) {
 }
 
 func (a *analysis) fix(b *Blocked, e *vpc.Interface, d Decision) *Fix {
-	if c, ok := a.hostile[b.Client]; ok && (!b.Response || c.Responses) {
+	if c := a.campaignOf(b.conv); c != nil && (!b.Response || c.Responses) {
 		return &Fix{Hostile: true, Campaign: c.Label, Summary: c.Advice}
 	}
 	t := a.opts.Topology

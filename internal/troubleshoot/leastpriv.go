@@ -3,6 +3,7 @@ package troubleshoot
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -15,7 +16,10 @@ import (
 )
 
 // maxHostPeers is how many distinct host addresses one rule lists before
-// the suggestion widens to all addresses (a public service).
+// the suggestion widens: to the /24s (IPv4) or /64s (IPv6) of the hosts,
+// or to the CIDRs of the current rules that allowed them, whichever is
+// narrower, and to all addresses (a public service) when neither stays
+// within maxHostPeers prefixes.
 const maxHostPeers = 16
 
 // GroupSuggestion is the least-privilege rule set of one security group
@@ -31,6 +35,9 @@ type GroupSuggestion struct {
 	// Unused lists the group's current rules that no accepted request
 	// used: candidates for removal.
 	Unused []string `yaml:"unused_rules,omitempty" json:"unused_rules,omitempty"`
+	// LeftOut lists accepted requests that get no rule because they are
+	// part of hostile activity (a port scan, brute force or flood).
+	LeftOut []string `yaml:"left_out,omitempty" json:"left_out,omitempty"`
 }
 
 type lpKey struct {
@@ -43,10 +50,14 @@ type lpKey struct {
 // of the records: for each server interface an ingress rule per service and
 // client, for each client an egress rule per service and server. A peer is
 // the peer's security group when the topology has it in the same VPC, else
-// its host address; more than 16 hosts for one service widen to 0.0.0.0/0
-// (or ::/0).
+// its host address; more than 16 hosts for one service are widened (see
+// maxHostPeers), never wider than 0.0.0.0/0 (or ::/0) and, when the
+// current rules that allowed them are CIDRs, never wider than those.
+// Requests that the diagnosis finds hostile (a port scanner's, brute force
+// and floods) get no rule: they are listed as left out.
 func LeastPrivilege(records []flow.Record, t *vpc.Topology) []GroupSuggestion {
-	a := &analysis{opts: Options{Topology: t}, recs: records}
+	a := &analysis{opts: Options{Topology: t}, recs: records, hostile: map[netip.Addr][]*campaign{}}
+	a.opts.defaults()
 	for i := range records {
 		if usable(&records[i]) {
 			a.idx = append(a.idx, i)
@@ -54,20 +65,33 @@ func LeastPrivilege(records []flow.Record, t *vpc.Topology) []GroupSuggestion {
 	}
 	a.own = ownAddresses(records, a.idx, a.knownAddr)
 	a.convs = buildConversations(records, a.idx, a.own)
+	a.security() // marks the hostile sources
 	peers := map[lpKey]map[string]bool{}
-	hosts := map[lpKey]int{}
+	hostAddrs := map[lpKey][]netip.Addr{}
+	// allowedBy holds the CIDRs of the current rules that allowed each
+	// key's host peers; opaque marks keys where some request was allowed
+	// otherwise (a group or prefix list rule), so no CIDR bound is known.
+	allowedBy := map[lpKey]map[netip.Prefix]bool{}
+	opaque := map[lpKey]bool{}
 	enis := map[string]map[string]bool{}
-	used := map[string]map[string]bool{} // group -> rule text -> used
+	type leftKey struct {
+		group, what string // "tcp/80 to 10.0.0.10", "(port scan by …)"
+		camp        *campaign
+	}
+	leftOut := map[leftKey]map[netip.Addr]bool{} // -> clients
+	used := map[string]map[string]bool{}         // group -> rule text -> used
 	var ev *evaluator
 	if t != nil {
 		ev = &evaluator{t: t}
 	}
-	add := func(eni string, dir string, proto uint8, port uint16, peer netip.Addr, self *vpc.Interface) {
-		groups := []string{eni}
-		vpcID := ""
+	groupsOf := func(eni string, self *vpc.Interface) ([]string, string) {
 		if self != nil && len(self.SecurityGroupIDs) > 0 {
-			groups, vpcID = self.SecurityGroupIDs, self.VPCID
+			return self.SecurityGroupIDs, self.VPCID
 		}
+		return []string{eni}, ""
+	}
+	add := func(eni string, dir string, proto uint8, port uint16, peer netip.Addr, self *vpc.Interface, allow *Decision) {
+		groups, vpcID := groupsOf(eni, self)
 		peerText := netip.PrefixFrom(peer, peer.BitLen()).String()
 		isHost := true
 		if t != nil && vpcID != "" {
@@ -81,7 +105,16 @@ func LeastPrivilege(records []flow.Record, t *vpc.Topology) []GroupSuggestion {
 				peers[k] = map[string]bool{}
 			}
 			if !peers[k][peerText] && isHost {
-				hosts[k]++
+				hostAddrs[k] = append(hostAddrs[k], peer)
+				switch cidr, ok := allowingCIDR(t, allow, dir == "egress"); {
+				case ok:
+					if allowedBy[k] == nil {
+						allowedBy[k] = map[netip.Prefix]bool{}
+					}
+					allowedBy[k][cidr] = true
+				default:
+					opaque[k] = true
+				}
 			}
 			peers[k][peerText] = true
 			if enis[g] == nil {
@@ -90,8 +123,19 @@ func LeastPrivilege(records []flow.Record, t *vpc.Topology) []GroupSuggestion {
 			enis[g][eni] = true
 		}
 	}
+	skip := func(eni string, self *vpc.Interface, c *Conversation, camp *campaign) {
+		groups, _ := groupsOf(eni, self)
+		for _, g := range groups {
+			k := leftKey{g, fmt.Sprintf("%s to %s", service(c.Protocol, c.Port), c.Server), camp}
+			if leftOut[k] == nil {
+				leftOut[k] = map[netip.Addr]bool{}
+			}
+			leftOut[k][c.Client] = true
+		}
+	}
 	for _, c := range a.convs {
 		req := requestPacket(c)
+		camp := a.campaignOf(c)
 		for _, v := range c.Views {
 			own := a.own[v.Interface]
 			var self *vpc.Interface
@@ -102,16 +146,30 @@ func LeastPrivilege(records []flow.Record, t *vpc.Topology) []GroupSuggestion {
 				continue // NAT gateways have no security groups
 			}
 			if v.ReqIn.Accept > 0 && own == c.Server {
-				add(v.Interface, "ingress", c.Protocol, c.Port, c.Client, self)
-				if self != nil {
-					markUsed(used, ev.sg(self, false, c.Client, req))
+				if camp != nil {
+					skip(v.Interface, self, c, camp)
+					continue
 				}
+				var d *Decision
+				if self != nil {
+					dec := ev.sg(self, false, c.Client, req)
+					markUsed(used, dec)
+					d = &dec
+				}
+				add(v.Interface, "ingress", c.Protocol, c.Port, c.Client, self, d)
 			}
 			if v.ReqOut.Accept > 0 && own == c.Client {
-				add(v.Interface, "egress", c.Protocol, c.Port, c.Server, self)
-				if self != nil {
-					markUsed(used, ev.sg(self, true, c.Server, req))
+				if camp != nil {
+					skip(v.Interface, self, c, camp)
+					continue
 				}
+				var d *Decision
+				if self != nil {
+					dec := ev.sg(self, true, c.Server, req)
+					markUsed(used, dec)
+					d = &dec
+				}
+				add(v.Interface, "egress", c.Protocol, c.Port, c.Server, self, d)
 			}
 		}
 	}
@@ -138,25 +196,21 @@ func LeastPrivilege(records []flow.Record, t *vpc.Topology) []GroupSuggestion {
 			list = append(list, p)
 		}
 		slices.Sort(list)
-		if hosts[k] > maxHostPeers {
+		if len(hostAddrs[k]) > maxHostPeers {
 			var kept []string
-			v4, v6 := false, false
 			for _, p := range list {
-				if pf, err := netip.ParsePrefix(p); err == nil {
-					if pf.Addr().Is4() {
-						v4 = true
-					} else {
-						v6 = true
-					}
-					continue
+				if _, err := netip.ParsePrefix(p); err != nil {
+					kept = append(kept, p) // security groups stay
 				}
-				kept = append(kept, p)
 			}
-			if v4 {
-				kept = append(kept, "0.0.0.0/0")
+			var allow []netip.Prefix
+			if !opaque[k] {
+				for p := range allowedBy[k] {
+					allow = append(allow, p)
+				}
 			}
-			if v6 {
-				kept = append(kept, "::/0")
+			for _, p := range widen(hostAddrs[k], allow) {
+				kept = append(kept, p.String())
 			}
 			list = kept
 		}
@@ -202,8 +256,122 @@ func LeastPrivilege(records []flow.Record, t *vpc.Topology) []GroupSuggestion {
 		}
 		out = append(out, *gs)
 	}
+	for k, clients := range leftOut {
+		i := slices.IndexFunc(out, func(gs GroupSuggestion) bool { return gs.ID == k.group })
+		if i < 0 {
+			out = append(out, GroupSuggestion{ID: k.group, Ingress: []vpc.SGRuleDoc{}, Egress: []vpc.SGRuleDoc{}})
+			i = len(out) - 1
+		}
+		from := fmt.Sprintf("%d sources", len(clients))
+		if len(clients) == 1 {
+			for c := range clients {
+				from = c.String()
+			}
+		}
+		out[i].LeftOut = append(out[i].LeftOut, fmt.Sprintf("%s from %s (%s)", k.what, from, k.camp.Label))
+	}
+	for i := range out {
+		slices.Sort(out[i].LeftOut)
+	}
 	slices.SortFunc(out, func(x, y GroupSuggestion) int { return cmp.Compare(x.ID, y.ID) })
 	return out
+}
+
+// allowingCIDR returns the CIDR of the security group rule that allowed a
+// request, when it is a CIDR rule of the topology.
+func allowingCIDR(t *vpc.Topology, d *Decision, egress bool) (netip.Prefix, bool) {
+	if t == nil || d == nil || !d.Allowed || d.Layer != "sg" || d.Tracked {
+		return netip.Prefix{}, false
+	}
+	g := t.SecurityGroup(d.ResourceID)
+	if g == nil {
+		return netip.Prefix{}, false
+	}
+	rules, dir := g.Ingress, flow.Ingress
+	if egress {
+		rules, dir = g.Egress, flow.Egress
+	}
+	for _, r := range rules {
+		if r.CIDR.IsValid() && policy.SGRuleText(dir, r) == d.Rule {
+			return r.CIDR, true
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+// widen covers many host addresses with few prefixes, per address family:
+// the narrower (fewest addresses) of their /24s (IPv4) or /64s (IPv6) and
+// the CIDRs of the rules that allowed them, each considered only within
+// maxHostPeers prefixes; else all addresses of the family.
+func widen(hosts []netip.Addr, allow []netip.Prefix) []netip.Prefix {
+	var out []netip.Prefix
+	for _, v4 := range []bool{true, false} {
+		var fam []netip.Addr
+		for _, h := range hosts {
+			if h.Is4() == v4 {
+				fam = append(fam, h)
+			}
+		}
+		if len(fam) == 0 {
+			continue
+		}
+		all := netip.MustParsePrefix("0.0.0.0/0")
+		bits := 24
+		if !v4 {
+			all, bits = netip.MustParsePrefix("::/0"), 64
+		}
+		best := []netip.Prefix{all}
+		consider := func(c []netip.Prefix) {
+			if len(c) > 0 && len(c) <= maxHostPeers && size(c) < size(best) {
+				best = c
+			}
+		}
+		nets := map[netip.Prefix]bool{}
+		for _, h := range fam {
+			p, _ := h.Prefix(bits)
+			nets[p] = true
+		}
+		consider(sortedPrefixes(nets))
+		rules := map[netip.Prefix]bool{}
+		covered := true
+		for _, p := range allow {
+			if p.Addr().Is4() == v4 {
+				rules[p.Masked()] = true
+			}
+		}
+		for _, h := range fam {
+			if !slices.ContainsFunc(sortedPrefixes(rules), func(p netip.Prefix) bool { return p.Contains(h) }) {
+				covered = false
+				break
+			}
+		}
+		if covered {
+			consider(sortedPrefixes(rules))
+		}
+		out = append(out, best...)
+	}
+	return out
+}
+
+func sortedPrefixes(m map[netip.Prefix]bool) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(m))
+	for p := range m {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(x, y netip.Prefix) int {
+		return cmp.Or(x.Addr().Compare(y.Addr()), cmp.Compare(x.Bits(), y.Bits()))
+	})
+	return out
+}
+
+// size is the number of addresses the prefixes cover (overlaps counted
+// twice; only used to compare candidates).
+func size(ps []netip.Prefix) float64 {
+	var n float64
+	for _, p := range ps {
+		n += math.Ldexp(1, p.Addr().BitLen()-p.Bits())
+	}
+	return n
 }
 
 // markUsed records which rule allowed a request (policy's rule text is

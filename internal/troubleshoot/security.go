@@ -43,13 +43,28 @@ type campaign struct {
 	Advice string
 	// Responses: the responses to it should stay blocked too (floods).
 	Responses bool
+	// AnyService: every conversation of the source is part of it (a port
+	// scan); else only those to Server, Port and Proto (brute force and
+	// floods come from address pools that also carry ordinary traffic).
+	AnyService bool
+	Server     netip.Addr
+	Port       uint16
+	Proto      uint8
 }
 
-// mark records that src takes part in a campaign (the first one wins).
+// mark records that src takes part in a campaign.
 func (a *analysis) mark(src netip.Addr, c *campaign) {
-	if _, ok := a.hostile[src]; !ok {
-		a.hostile[src] = c
+	a.hostile[src] = append(a.hostile[src], c)
+}
+
+// campaignOf returns the hostile campaign a conversation belongs to, or nil.
+func (a *analysis) campaignOf(c *Conversation) *campaign {
+	for _, h := range a.hostile[c.Client] {
+		if h.AnyService || (h.Server == c.Server && h.Port == c.Port && h.Proto == c.Protocol) {
+			return h
+		}
 	}
+	return nil
 }
 
 // security finds port scans, SSH/RDP brute force, floods and unusual
@@ -119,7 +134,7 @@ func (a *analysis) security() []Finding {
 		}
 		out = append(out, f)
 		a.mark(src, &campaign{Label: "port scan by " + src.String(),
-			Advice: "keep it blocked: " + f.Summary})
+			Advice: "keep it blocked: " + f.Summary, AnyService: true})
 	}
 	out = append(out, a.bruteForce()...)
 	out = append(out, a.floods()...)
@@ -376,7 +391,8 @@ func (a *analysis) bruteForce() []Finding {
 		}
 		out = append(out, f)
 		c := &campaign{Label: fmt.Sprintf("%s brute force on %s:%d", name, k.server, k.port),
-			Advice: fmt.Sprintf("keep it blocked: %s brute force (%d sources, %d attempts)", name, len(at.sources), total)}
+			Advice: fmt.Sprintf("keep it blocked: %s brute force (%d sources, %d attempts)", name, len(at.sources), total),
+			Server: k.server, Port: k.port, Proto: 6}
 		for _, src := range at.sources {
 			a.mark(src, c)
 		}
@@ -467,7 +483,8 @@ func (a *analysis) floods() []Finding {
 			f.Detail = strings.TrimPrefix(f.Detail, "; ")
 		}
 		out = append(out, f)
-		c := &campaign{Label: fmt.Sprintf("%s flood on %s", svc, k.server), Advice: advice, Responses: true}
+		c := &campaign{Label: fmt.Sprintf("%s flood on %s", svc, k.server), Advice: advice, Responses: true,
+			Server: k.server, Port: k.port, Proto: k.proto}
 		for src := range b.clients {
 			if publicOutside(a.opts.Topology, src) {
 				a.mark(src, c)

@@ -3,6 +3,9 @@ package troubleshoot
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -159,5 +162,68 @@ func TestAnnotate(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), " REJECT OK nacl acl-0000000000000pub/egress/*\n") {
 		t.Errorf("annotated output:\n%s", buf.String())
+	}
+}
+
+// Many clients of one service widen to the narrowest cover, never wider
+// than the rule that let them in; a port scanner's accepted probes get no
+// rule.
+func TestLeastPrivilegeWidensNarrowlyAndLeavesOutScans(t *testing.T) {
+	s := newSim(t, flow.DefaultFormat)
+	for i := range 20 { // the office: 20 hosts in one /24, SSH open to the world
+		s.tcp(fmt.Sprintf("203.0.113.%d", 10+i), "198.51.100.20", "10.0.0.10", 40000, 22, answer)
+	}
+	s.tcp("203.0.113.5", "198.51.100.20", "10.0.0.10", 50000, 443, answer)
+	for p := uint16(1); p <= 40; p++ { // a scanner: 22 and 443 answer
+		s.tcp("198.18.0.66", "198.51.100.20", "10.0.0.10", 61000, p, answer)
+	}
+	s.tcp("198.18.0.66", "198.51.100.20", "10.0.0.10", 61000, 443, answer)
+	gs := LeastPrivilege(s.records(), s.topo)
+	i := slices.IndexFunc(gs, func(g GroupSuggestion) bool { return g.ID == "sg-00000000000000web" })
+	if i < 0 {
+		t.Fatalf("no suggestion for the web group: %+v", gs)
+	}
+	web := gs[i]
+	var in []string
+	for _, r := range web.Ingress {
+		in = append(in, string(r.Protocol)+"/"+string(r.Ports)+" "+r.CIDR+r.Group)
+	}
+	if got, want := strings.Join(in, ", "), "tcp/22 203.0.113.0/24, tcp/443 203.0.113.5/32"; got != want {
+		t.Errorf("web ingress = %s, want %s", got, want)
+	}
+	want := []string{"tcp/22 to 10.0.0.10 from 198.18.0.66 (port scan by 198.18.0.66)", "tcp/443 to 10.0.0.10 from 198.18.0.66 (port scan by 198.18.0.66)"}
+	if !slices.Equal(web.LeftOut, want) {
+		t.Errorf("left out = %q, want %q", web.LeftOut, want)
+	}
+}
+
+func TestWiden(t *testing.T) {
+	hosts := func(format string, n int) []netip.Addr {
+		var out []netip.Addr
+		for i := range n {
+			out = append(out, netip.MustParseAddr(fmt.Sprintf(format, i)))
+		}
+		return out
+	}
+	pf := netip.MustParsePrefix
+	tests := []struct {
+		name  string
+		hosts []netip.Addr
+		allow []netip.Prefix
+		want  string
+	}{
+		{"one /24", hosts("203.0.113.%d", 20), nil, "[203.0.113.0/24]"},
+		{"a narrower allowing rule wins", hosts("203.0.113.%d", 20), []netip.Prefix{pf("203.0.113.0/26")}, "[203.0.113.0/26]"},
+		{"spread out, no bound: everything", hosts("198.%d.7.1", 20), nil, "[0.0.0.0/0]"},
+		{"spread out, bounded by the rule", hosts("198.51.%d.1", 20), []netip.Prefix{pf("198.51.0.0/16")}, "[198.51.0.0/16]"},
+		{"a rule that does not cover them all is no bound", hosts("198.51.%d.1", 20), []netip.Prefix{pf("198.51.0.0/20")}, "[0.0.0.0/0]"},
+		{"IPv6 /64s", hosts("2001:db8::%x", 20), nil, "[2001:db8::/64]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fmt.Sprint(widen(tc.hosts, tc.allow)); got != tc.want {
+				t.Errorf("widen = %s, want %s", got, tc.want)
+			}
+		})
 	}
 }
