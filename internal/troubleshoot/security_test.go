@@ -175,3 +175,24 @@ func TestSkipDataReported(t *testing.T) {
 		t.Errorf("skipdata %d records %d finding %+v", rep.SkipData, rep.Records, f)
 	}
 }
+
+// A brute-force source's other traffic is not part of the attack: its
+// blocked SMTP connection gets an ordinary fix.
+func TestCampaignIsPerService(t *testing.T) {
+	s := newSim(t, richFormat)
+	for i := range 25 {
+		s.tcp("203.0.113.77", "198.51.100.20", "10.0.0.10", uint16(40000+i), 22, answer)
+	}
+	s.tcp("203.0.113.77", "198.51.100.20", "10.0.0.10", 39999, 25, answer)
+	rep := s.diagnose(Options{})
+	if findKind(rep.Security, KindBruteForce) == nil {
+		t.Fatalf("no brute force finding: %+v", rep.Security)
+	}
+	if len(rep.Blocked) != 1 {
+		t.Fatalf("blocked %+v", rep.Blocked)
+	}
+	b := rep.Blocked[0]
+	if b.Service != "tcp/25" || b.Campaign != "" || b.Fix == nil || b.Fix.Hostile || !strings.Contains(b.Fix.Summary, "allowing tcp/25 from 203.0.113.77/32") {
+		t.Errorf("SMTP of the brute-force source: campaign %q fix %+v", b.Campaign, b.Fix)
+	}
+}
