@@ -426,3 +426,36 @@ func (m memEvents) Scan(ctx context.Context, q logstore.Query, fn func(*logstore
 	}
 	return nil
 }
+
+// TestStatisticsAndComparisons: each statistic over a 2-minute period with
+// datapoints 1, 2 and 6 (count 3, sum 9, average 3, minimum 1, maximum 6),
+// against threshold 3 with each comparison operator.
+func TestStatisticsAndComparisons(t *testing.T) {
+	tests := []struct {
+		statistic, comparison string
+		want                  State
+	}{
+		{"SampleCount", "GreaterThanOrEqualToThreshold", StateAlarm}, // 3 >= 3
+		{"SampleCount", "GreaterThanThreshold", StateOK},             // 3 > 3
+		{"Sum", "GreaterThanThreshold", StateAlarm},                  // 9 > 3
+		{"Average", "LessThanOrEqualToThreshold", StateAlarm},        // 3 <= 3
+		{"Average", "LessThanThreshold", StateOK},                    // 3 < 3
+		{"Minimum", "LessThanThreshold", StateAlarm},                 // 1 < 3
+		{"Maximum", "LessThanOrEqualToThreshold", StateOK},           // 6 <= 3
+		{"Maximum", "GreaterThanThreshold", StateAlarm},              // 6 > 3
+	}
+	for _, tc := range tests {
+		t.Run(tc.statistic+" "+tc.comparison, func(t *testing.T) {
+			a := newAlarm(AlarmConfig{AlarmName: "a", Namespace: "n", MetricName: "m", Statistic: tc.statistic,
+				Period: 120, EvaluationPeriods: 1, Threshold: 3, ComparisonOperator: tc.comparison})
+			m := NewMetrics()
+			m.Put(a.key, t0.Add(10*time.Second).UnixMilli(), 1)
+			m.Put(a.key, t0.Add(70*time.Second).UnixMilli(), 2)
+			m.Put(a.key, t0.Add(100*time.Second).UnixMilli(), 6)
+			a.evaluate(t0.Add(2*time.Minute), m)
+			if a.State != tc.want {
+				t.Errorf("state %s, want %s (history %+v)", a.State, tc.want, a.History)
+			}
+		})
+	}
+}
