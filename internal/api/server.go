@@ -12,6 +12,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -95,7 +96,33 @@ func (s *Server) Handler() http.Handler {
 		s.deps.Extra(mux)
 	}
 	mux.Handle("/", http.HandlerFunc(s.serveAWS))
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// ServeMux answers a path holding "..", "." or "//" with a redirect
+		// to its clean form, but S3 keys may hold such segments (and the
+		// signature covers the path as sent): those go to the AWS API as
+		// they are.
+		if r.URL.Path != cleanPath(r.URL.Path) {
+			s.serveAWS(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath is the canonical path ServeMux redirects to: path.Clean,
+// keeping a trailing slash.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 type requestIDKey struct{}
