@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -29,8 +30,10 @@ func newSimulateCmd() *cobra.Command {
 create), runs every packet through the VPC's routes, security groups and
 network ACLs on a simulated clock, and writes the flow logs to DIR in the
 S3 layout (and the CloudWatch-like log store; kinesis-data-firehose flow
-logs publish to NATS JetStream at --nats-url). The same scenario and seed
-give byte-identical output.`,
+logs publish to NATS JetStream at --nats-url). A scenario that names no
+flow log gets one per VPC to S3 (default format, ALL). The same scenario
+and seed give byte-identical output. On a terminal, a progress bar on
+stderr shows the simulated time, packets and records written.`,
 		Example: `  vpcflow simulate --scenario internal/demo/scenario.yaml --topology internal/demo/three-tier.yaml --out ./sim-data
   vpcflow simulate --scenario my.yaml --out ./sim-data --realtime --speed 60`,
 		Args: cobra.NoArgs,
@@ -55,8 +58,12 @@ give byte-identical output.`,
 				return err
 			}
 			w := cmd.OutOrStdout()
+			name := sc.Name
+			if name == "" {
+				name = filepath.Base(scenario)
+			}
 			fmt.Fprintf(w, "Simulated %s of %q (seed %d) in %.1fs: %s conversations, %s packets; flow logs %v\n",
-				sc.Duration, sc.Name, sc.Seed, res.Elapsed.Seconds(), fmtInt(res.Traffic.Conversations), fmtInt(res.Traffic.Packets), res.FlowLogs)
+				sc.Duration, name, sc.Seed, res.Elapsed.Seconds(), fmtInt(res.Traffic.Conversations), fmtInt(res.Traffic.Packets), res.FlowLogs)
 			s, err := demo.Count(out, res)
 			if err != nil {
 				return err
@@ -126,11 +133,11 @@ func newSimBar(w io.Writer, sc *traffic.Scenario) *simBar {
 	return b
 }
 
-func (b *simBar) update(now time.Time, st *traffic.Stats) {
+func (b *simBar) update(now time.Time, st *traffic.Stats, records int64) {
 	if b.bar == nil {
 		return
 	}
-	b.bar.Describe(fmt.Sprintf("%s  %s packets", now.Format("2006-01-02 15:04"), fmtInt(st.Packets)))
+	b.bar.Describe(fmt.Sprintf("%s  %s packets, %s records", now.Format("2006-01-02 15:04"), fmtInt(st.Packets), fmtInt(records)))
 	b.bar.Set64(int64(now.Sub(b.start) / time.Second))
 }
 

@@ -114,6 +114,16 @@ func TestSimulateCLI(t *testing.T) {
 	if outs[0] != outs[1] {
 		t.Errorf("summaries differ:\n%s\n---\n%s", outs[0], outs[1])
 	}
+	// A scenario that names no flow log gets one per VPC to S3 rather than
+	// writing nothing.
+	dir := filepath.Join(t.TempDir(), "out")
+	out, _, err := runCmd(t, newSimulateCmd(), "--scenario", "../../internal/traffic/testdata/small-scenario.yaml", "--out", dir)
+	if err != nil || !strings.Contains(out, "flow logs [fl-") || strings.Contains(out, " 0 records (") {
+		t.Errorf("scenario without flow_logs: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "vpcflow-logs", "AWSLogs", "123456789012", "vpcflowlogs", "us-east-1")); err != nil {
+		t.Errorf("default flow log wrote no S3 objects: %v", err)
+	}
 	// Bad input names the file and position.
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("start: 2026-11-20T00:00:00Z\nduration: 1h\nworkloadz: []\n"), 0o644)

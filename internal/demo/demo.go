@@ -44,7 +44,7 @@ func PrepareDataDir(dir string) error {
 type DemoOptions struct {
 	DataDir  string
 	Duration time.Duration // 0 = the scenario's (24h)
-	Progress func(now time.Time, st *traffic.Stats)
+	Progress func(now time.Time, st *traffic.Stats, records int64)
 }
 
 // Demo runs the bundled scenario into a fresh data directory, writes the

@@ -90,9 +90,7 @@ func ReplayCapture(ctx context.Context, topo *vpc.Topology, path string, opts Re
 	}
 	docs := opts.FlowLogs
 	if len(docs) == 0 {
-		for _, v := range topo.VPCs {
-			docs = append(docs, traffic.FlowLogDoc{Resource: v.ID, TrafficType: "ALL", Destination: "s3"})
-		}
+		docs = DefaultFlowLogs(topo)
 	}
 	res := &ReplayResult{Topology: topo}
 	var p *Pipeline

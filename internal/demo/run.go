@@ -16,8 +16,9 @@ type RunOptions struct {
 	DataDir  string
 	Realtime bool
 	Speed    float64
-	// Progress is called about every simulated minute.
-	Progress func(now time.Time, st *traffic.Stats)
+	// Progress is called about every simulated minute with the simulated
+	// time, the traffic so far and the records delivered so far.
+	Progress func(now time.Time, st *traffic.Stats, records int64)
 	Logger   *slog.Logger
 	// NATSURL is for the scenario's kinesis-data-firehose flow logs.
 	NATSURL string
@@ -36,8 +37,20 @@ type RunResult struct {
 	Events int64
 }
 
-// RunScenario creates the scenario's flow logs in dataDir, runs its traffic
-// through the dataplane on the simulated clock, and publishes every record.
+// DefaultFlowLogs is what a run creates when its scenario names no flow
+// log: one per VPC of the topology to S3, default format, ALL, 600 s, so
+// that a run never silently writes nothing.
+func DefaultFlowLogs(topo *vpc.Topology) []traffic.FlowLogDoc {
+	var docs []traffic.FlowLogDoc
+	for _, v := range topo.VPCs {
+		docs = append(docs, traffic.FlowLogDoc{Resource: v.ID, TrafficType: "ALL", Destination: "s3"})
+	}
+	return docs
+}
+
+// RunScenario creates the scenario's flow logs (DefaultFlowLogs when it
+// names none) in dataDir, runs its traffic through the dataplane on the
+// simulated clock, and publishes every record.
 func RunScenario(ctx context.Context, sc *traffic.Scenario, topo *vpc.Topology, opts RunOptions) (*RunResult, error) {
 	t0 := time.Now()
 	p, err := Open(ctx, topo, Options{DataDir: opts.DataDir, Start: sc.Start, Seed: sc.Seed, Logger: opts.Logger, NATSURL: opts.NATSURL})
@@ -45,7 +58,11 @@ func RunScenario(ctx context.Context, sc *traffic.Scenario, topo *vpc.Topology, 
 		return nil, err
 	}
 	res := &RunResult{Scenario: sc, Topology: topo}
-	if res.FlowLogs, err = p.CreateFlowLogs(sc.FlowLogs); err != nil {
+	docs := sc.FlowLogs
+	if len(docs) == 0 {
+		docs = DefaultFlowLogs(topo)
+	}
+	if res.FlowLogs, err = p.CreateFlowLogs(docs); err != nil {
 		p.Close(sc.Start)
 		return nil, err
 	}
@@ -58,7 +75,7 @@ func RunScenario(ctx context.Context, sc *traffic.Scenario, topo *vpc.Topology, 
 		Progress: func(now time.Time, st *traffic.Stats) {
 			p.Advance(now)
 			if opts.Progress != nil {
-				opts.Progress(now, st)
+				opts.Progress(now, st, p.Delivered())
 			}
 		},
 	})
