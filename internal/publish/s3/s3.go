@@ -55,17 +55,13 @@ type Destination struct {
 
 	openDir, sealedDir, readyDir string
 
-	mu       sync.Mutex
-	open     map[int64]*openJournal // by bucket start (Unix seconds)
-	seq      uint64
-	closed   bool
-	progress chan struct{} // closed and replaced when work completes
+	mu     sync.Mutex
+	open   map[int64]*openJournal // by bucket start (Unix seconds)
+	seq    uint64
+	closed bool
 
-	startOnce sync.Once
-	kick      chan struct{}
-	cancel    context.CancelFunc
-	done      chan struct{}
-	lineBuf   []byte
+	worker  *publish.Worker
+	lineBuf []byte
 }
 
 type openJournal struct {
@@ -130,10 +126,11 @@ func New(cfg Config, deps Deps) (*Destination, error) {
 		sealedDir: filepath.Join(cfg.SpoolDir, "sealed"),
 		readyDir:  filepath.Join(cfg.SpoolDir, "ready"),
 		open:      map[int64]*openJournal{},
-		progress:  make(chan struct{}),
-		kick:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
 	}
+	d.worker = publish.NewWorker(publish.WorkerConfig{
+		Work: d.work, Tick: d.sealByClock, TickEvery: cfg.SealInterval,
+		RetryInitial: cfg.RetryInitial, RetryMax: cfg.RetryMax, Logger: d.log,
+	})
 	if err := d.recover(); err != nil {
 		d.closeJournals()
 		return nil, err
@@ -292,24 +289,9 @@ func countLines(path string) (int64, error) {
 }
 
 // Start starts the delivery worker; it runs until Close.
-func (d *Destination) Start(ctx context.Context) {
-	d.startOnce.Do(func() {
-		ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		d.mu.Lock()
-		d.cancel = cancel
-		d.mu.Unlock()
-		go d.run(ctx)
-	})
-}
+func (d *Destination) Start(ctx context.Context) { d.worker.Start(ctx) }
 
-func (d *Destination) ensureStarted() { d.Start(context.Background()) }
-
-func (d *Destination) signal() {
-	select {
-	case d.kick <- struct{}{}:
-	default:
-	}
-}
+func (d *Destination) ensureStarted() { d.worker.Start(context.Background()) }
 
 // recordTime is the time that picks a record's 5-minute bucket: its end.
 func recordTime(r *flow.Record, now time.Time) time.Time {
@@ -382,7 +364,7 @@ func (d *Destination) Deliver(ctx context.Context, b publish.Batch) error {
 	}
 	sealed, err := d.sealDue(now, false)
 	if sealed > 0 {
-		d.signal()
+		d.worker.Kick()
 	}
 	return err
 }
@@ -468,24 +450,8 @@ func (d *Destination) Flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.signal()
-	for {
-		d.mu.Lock()
-		progress := d.progress
-		d.mu.Unlock()
-		if d.status.Pending() == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			st := d.status.Status()
-			if st.State == publish.DeliveryFailed {
-				return fmt.Errorf("s3 destination: flush: %w (%s: %s)", ctx.Err(), st.Message, st.Detail)
-			}
-			return fmt.Errorf("s3 destination: flush: %w", ctx.Err())
-		case <-progress:
-		}
-	}
+	d.worker.Kick()
+	return d.worker.Drain(ctx, &d.status, destName)
 }
 
 // Status is DescribeFlowLogs' view of this destination.
@@ -500,12 +466,8 @@ func (d *Destination) Close() error {
 		return nil
 	}
 	d.closed = true
-	cancel := d.cancel
 	d.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-d.done
-	}
+	d.worker.Stop()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.closeJournals()
@@ -519,61 +481,14 @@ func (d *Destination) closeJournals() {
 	}
 }
 
-func (d *Destination) notify() {
+// sealByClock seals the journals whose 5-minute bucket has ended by the
+// injected clock, in case no Deliver comes to do it.
+func (d *Destination) sealByClock() {
 	d.mu.Lock()
-	close(d.progress)
-	d.progress = make(chan struct{})
+	_, err := d.sealDue(d.now(), false)
 	d.mu.Unlock()
-}
-
-// run is the delivery worker: seal journals into objects, upload them,
-// back off on failure.
-func (d *Destination) run(ctx context.Context) {
-	defer close(d.done)
-	backoff := publish.Backoff{Initial: d.cfg.RetryInitial, Max: d.cfg.RetryMax}
-	var tick <-chan time.Time
-	if d.cfg.SealInterval > 0 {
-		t := time.NewTicker(d.cfg.SealInterval)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		err := d.work(ctx)
-		var wait <-chan time.Time
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			delay := backoff.Next()
-			d.log.Warn("delivery failed, will retry", "err", err, "retry_in", delay)
-			timer := time.NewTimer(delay)
-			wait = timer.C
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				return
-			case <-wait:
-			case <-d.kick:
-				// Flush or new objects: retry now rather than wait out the
-				// backoff, but keep growing it.
-				timer.Stop()
-			}
-			continue
-		}
-		backoff.Reset()
-		select {
-		case <-ctx.Done():
-			return
-		case <-d.kick:
-		case <-tick:
-			d.mu.Lock()
-			n, err := d.sealDue(d.now(), false)
-			d.mu.Unlock()
-			if err != nil {
-				d.log.Error("seal", "err", err)
-			}
-			_ = n
-		}
+	if err != nil {
+		d.log.Error("seal", "err", err)
 	}
 }
 
@@ -617,7 +532,7 @@ func (d *Destination) work(ctx context.Context) error {
 			return err
 		}
 		d.status.Succeed()
-		d.notify()
+		d.worker.Progress()
 	}
 	return nil
 }

@@ -155,17 +155,13 @@ type Destination struct {
 	seq      uint64
 	epoch    string // of the journals this process opens
 	closed   bool
-	progress chan struct{}
 	buf      []byte
 
-	nc        *nats.Conn
-	ownConn   bool
-	js        jetstream.JetStream
-	streamOK  bool
-	startOnce sync.Once
-	kick      chan struct{}
-	cancel    context.CancelFunc
-	done      chan struct{}
+	nc       *nats.Conn
+	ownConn  bool
+	js       jetstream.JetStream
+	streamOK bool
+	worker   *publish.Worker
 }
 
 var _ publish.Destination = (*Destination)(nil)
@@ -195,10 +191,11 @@ func New(cfg Config, deps Deps) (*Destination, error) {
 		openDir:   filepath.Join(cfg.SpoolDir, "open"),
 		sealedDir: filepath.Join(cfg.SpoolDir, "sealed"),
 		epoch:     newEpoch(),
-		progress:  make(chan struct{}),
-		kick:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
 	}
+	d.worker = publish.NewWorker(publish.WorkerConfig{
+		Work: d.work, Tick: d.sealByClock, TickEvery: max(cfg.BatchInterval/2, 10*time.Millisecond),
+		RetryInitial: cfg.RetryInitial, RetryMax: cfg.RetryMax, Logger: d.log,
+	})
 	if err := d.recover(); err != nil {
 		return nil, err
 	}
@@ -317,22 +314,7 @@ func (d *Destination) sealJournal(j *spool.Journal) error {
 }
 
 // Start starts the publishing worker.
-func (d *Destination) Start(ctx context.Context) {
-	d.startOnce.Do(func() {
-		ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		d.mu.Lock()
-		d.cancel = cancel
-		d.mu.Unlock()
-		go d.run(ctx)
-	})
-}
-
-func (d *Destination) signal() {
-	select {
-	case d.kick <- struct{}{}:
-	default:
-	}
-}
+func (d *Destination) Start(ctx context.Context) { d.worker.Start(ctx) }
 
 // Deliver appends record lines to the spool (durably) and seals full
 // batches.
@@ -411,7 +393,7 @@ func (d *Destination) Deliver(ctx context.Context, b publish.Batch) error {
 	}
 	d.status.AddPending(int64(len(b.Records)))
 	if sealed > 0 {
-		d.signal()
+		d.worker.Kick()
 	}
 	return nil
 }
@@ -435,24 +417,8 @@ func (d *Destination) Flush(ctx context.Context) error {
 	if err := d.sealIfDue(time.Time{}, true); err != nil {
 		return err
 	}
-	d.signal()
-	for {
-		d.mu.Lock()
-		progress := d.progress
-		d.mu.Unlock()
-		if d.status.Pending() == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			st := d.status.Status()
-			if st.State == publish.DeliveryFailed {
-				return fmt.Errorf("stream destination: flush: %w (%s: %s)", ctx.Err(), st.Message, st.Detail)
-			}
-			return fmt.Errorf("stream destination: flush: %w", ctx.Err())
-		case <-progress:
-		}
-	}
+	d.worker.Kick()
+	return d.worker.Drain(ctx, &d.status, destName)
 }
 
 // Status is DescribeFlowLogs' view of this destination.
@@ -467,12 +433,8 @@ func (d *Destination) Close() error {
 		return nil
 	}
 	d.closed = true
-	cancel := d.cancel
 	d.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-d.done
-	}
+	d.worker.Stop()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.cur != nil {
@@ -485,47 +447,11 @@ func (d *Destination) Close() error {
 	return nil
 }
 
-func (d *Destination) notify() {
-	d.mu.Lock()
-	close(d.progress)
-	d.progress = make(chan struct{})
-	d.mu.Unlock()
-}
-
-func (d *Destination) run(ctx context.Context) {
-	defer close(d.done)
-	backoff := publish.Backoff{Initial: d.cfg.RetryInitial, Max: d.cfg.RetryMax}
-	tick := time.NewTicker(max(d.cfg.BatchInterval/2, 10*time.Millisecond))
-	defer tick.Stop()
-	for {
-		err := d.work(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			delay := backoff.Next()
-			d.log.Warn("publish failed, will retry", "err", err, "retry_in", delay)
-			t := time.NewTimer(delay)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			case <-d.kick:
-				t.Stop()
-			}
-			continue
-		}
-		backoff.Reset()
-		select {
-		case <-ctx.Done():
-			return
-		case <-d.kick:
-		case <-tick.C:
-			if err := d.sealIfDue(d.now(), false); err != nil {
-				d.log.Error("seal", "err", err)
-			}
-		}
+// sealByClock sends the open batch once it is BatchInterval old by the
+// injected clock, in case no Deliver comes to do it.
+func (d *Destination) sealByClock() {
+	if err := d.sealIfDue(d.now(), false); err != nil {
+		d.log.Error("seal", "err", err)
 	}
 }
 
@@ -626,7 +552,7 @@ func (d *Destination) work(ctx context.Context) error {
 		d.metrics.Records.WithLabelValues(l...).Add(float64(lines))
 		d.metrics.Bytes.WithLabelValues(l...).Add(float64(len(data)))
 		d.metrics.Objects.WithLabelValues(l...).Inc()
-		d.notify()
+		d.worker.Progress()
 	}
 	return nil
 }
