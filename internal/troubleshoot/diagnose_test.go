@@ -134,3 +134,38 @@ func TestOwnAddressTieBrokenByOtherInterfaces(t *testing.T) {
 		t.Errorf("both interfaces own %s", own["eni-aaaaaaaaaaaaaaaaa"])
 	}
 }
+
+// Both ends of one flow, each logged on its own interface, are one
+// conversation with a view per interface; the response rejected on the
+// way back into the client is seed rule 4 on the client's interface, and
+// the server's interface shows that the server did answer.
+func TestConversationAcrossInterfaces(t *testing.T) {
+	recs := decodeLines(t, flow.DefaultFormat,
+		"2 123456789012 eni-0c0000000000000c1 10.0.1.5 10.0.2.9 40000 5432 6 3 180 1700000000 1700000060 ACCEPT OK",
+		"2 123456789012 eni-0c0000000000000c1 10.0.2.9 10.0.1.5 5432 40000 6 3 180 1700000000 1700000060 REJECT OK",
+		"2 123456789012 eni-0d0000000000000d2 10.0.1.5 10.0.2.9 40000 5432 6 3 180 1700000000 1700000060 ACCEPT OK",
+		"2 123456789012 eni-0d0000000000000d2 10.0.2.9 10.0.1.5 5432 40000 6 3 180 1700000000 1700000060 ACCEPT OK",
+		"2 123456789012 eni-0d0000000000000d2 10.0.3.7 10.0.2.9 40001 5432 6 3 180 1700000000 1700000060 ACCEPT OK",
+		"2 123456789012 eni-0d0000000000000d2 10.0.2.9 10.0.3.7 5432 40001 6 3 180 1700000000 1700000060 ACCEPT OK",
+	)
+	idx := []int{0, 1, 2, 3, 4, 5}
+	convs := buildConversations(recs, idx, ownAddresses(recs, idx, nil))
+	if len(convs) != 2 {
+		t.Fatalf("%d conversations, want 2", len(convs))
+	}
+	c := convs[0]
+	if c.Client.String() != "10.0.1.5" || c.Server.String() != "10.0.2.9" || len(c.Views) != 2 {
+		t.Fatalf("conversation %s -> %s with %d views", c.Client, c.Server, len(c.Views))
+	}
+	cl, sv := c.Views[0], c.Views[1]
+	if cl.Interface != "eni-0c0000000000000c1" || cl.ReqOut.Accept != 1 || cl.RespIn.Reject != 1 || cl.ReqIn.records()+cl.RespOut.records() != 0 {
+		t.Errorf("client view %+v", cl)
+	}
+	if sv.Interface != "eni-0d0000000000000d2" || sv.ReqIn.Accept != 1 || sv.RespOut.Accept != 1 || sv.ReqOut.records()+sv.RespIn.records() != 0 {
+		t.Errorf("server view %+v", sv)
+	}
+	rep := Diagnose(recs, Options{})
+	if len(rep.Blocked) != 1 || rep.Blocked[0].Seed != 4 || rep.Blocked[0].Interface != "eni-0c0000000000000c1" || rep.Blocked[0].Suspect != SuspectNACL {
+		t.Errorf("blocked %+v", rep.Blocked)
+	}
+}
