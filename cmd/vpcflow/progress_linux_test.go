@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"unsafe"
+
+	"vpcflow/internal/traffic/capture"
 )
 
 // openPTY opens a pseudo-terminal pair (Linux /dev/ptmx); the slave is a
@@ -89,5 +91,30 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 				t.Errorf("progress leaked into stdout: %q", out)
 			}
 		})
+	}
+}
+
+// TestReplayProgressOnTerminal: replay reports progress (capture time,
+// packets, records) on a terminal stderr; its report stays on stdout. The
+// capture is large enough for a progress update (every 65,536 packets).
+func TestReplayProgressOnTerminal(t *testing.T) {
+	cfg := capture.DefaultGenConfig()
+	cfg.Packets, cfg.Flows = 70_000, 7_000
+	pcap := filepath.Join(t.TempDir(), "big.pcap")
+	f, err := os.Create(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := capture.Generate(f, cfg); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out, tty := runOnTerminal(t, "replay", "--topology", "../../internal/demo/testdata/bench-topology.yaml", "--pcap", pcap,
+		"--out", filepath.Join(t.TempDir(), "out"))
+	if !strings.Contains(tty, "2026-11-20T09:") || !strings.Contains(tty, "65,536 packets, ") || !strings.Contains(tty, " records") {
+		t.Errorf("no replay progress on the terminal: %q", tty)
+	}
+	if !strings.Contains(out, "Replayed 70,000 packets") || strings.ContainsAny(out, "\r\x1b") {
+		t.Errorf("stdout: %q", out)
 	}
 }
