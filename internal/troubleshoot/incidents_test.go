@@ -35,6 +35,15 @@ func TestBlockedIncidents(t *testing.T) {
 			fix:      "ingress rule allowing tcp/3306 from sg-00000000000000app",
 		},
 		{
+			// Seed 001: "Internet → Subnet 접근 실패" (internet to subnet fails), the SG side.
+			name:   "security group inbound rule missing for an internet client",
+			run:    func(s *sim) { s.tcp("203.0.113.30", "198.51.100.20", "10.0.0.10", 40006, 8443, answer) },
+			client: "203.0.113.30", eni: "eni-0000000000000web1", seed: 1,
+			layer: "sg", resource: "sg-00000000000000web", dir: "ingress",
+			ruleText: "no ingress rule allows tcp/8443 from 203.0.113.30",
+			fix:      "ingress rule allowing tcp/8443 from 203.0.113.30/32",
+		},
+		{
 			name:   "network ACL inbound explicit deny",
 			run:    func(s *sim) { s.tcp("192.0.2.10", "198.51.100.20", "10.0.0.10", 40002, 443, answer) },
 			client: "192.0.2.10", eni: "eni-0000000000000web1", seed: 1,
