@@ -6,11 +6,13 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"vpcflow/internal/flow"
 	"vpcflow/internal/traffic"
@@ -246,4 +248,40 @@ func equalTrees(a, b map[string][]byte) bool {
 		}
 	}
 	return true
+}
+
+// TestWorkloadPaths: steady workloads take the paths the topology gives
+// them. Shoppers reach the ALB's public addresses (records on the ALB
+// interfaces with their private IPs as dstaddr); app servers reach partner
+// APIs through their AZ's NAT gateway (records on the instance and on the
+// NAT interface, whose legs show the NAT's private IP as dstaddr/srcaddr).
+func TestWorkloadPaths(t *testing.T) {
+	sc, topo := shortScenario(t, 5*time.Hour, 10*time.Minute, "shoppers-https", "app-to-partner-apis")
+	dir, _ := runShort(t, sc, topo)
+	var alb, appOut, natIn, natOut, natBack int
+	for _, r := range records(t, dir) {
+		if r.LogStatus != flow.StatusOK {
+			continue
+		}
+		internet := func(a netip.Addr) bool { return !netip.MustParsePrefix("10.0.0.0/16").Contains(a) }
+		switch {
+		case strings.HasPrefix(r.InterfaceID, "eni-0e1") && r.DstPort == 443 && internet(r.SrcAddr) &&
+			(r.DstAddr == netipMust("10.0.0.10") || r.DstAddr == netipMust("10.0.1.10")):
+			alb++
+		case r.InterfaceID == "eni-0a0a00000000000d1" && r.SrcAddr == netipMust("10.0.10.15") && r.DstPort == 443 && internet(r.DstAddr):
+			appOut++
+		case r.InterfaceID == "eni-0e0a00000000000c1" && r.SrcAddr == netipMust("10.0.10.15") && r.DstAddr == netipMust("10.0.0.220"):
+			natIn++
+		case r.InterfaceID == "eni-0e0a00000000000c1" && r.SrcAddr == netipMust("10.0.0.220") && internet(r.DstAddr) && r.DstPort == 443:
+			natOut++
+		case r.InterfaceID == "eni-0e0a00000000000c1" && r.SrcAddr == netipMust("10.0.0.220") && r.DstAddr == netipMust("10.0.10.15"):
+			natBack++
+		}
+		if r.Action != flow.ActionAccept {
+			t.Errorf("steady traffic rejected: %s", flow.Text(flow.DefaultFormat, &r))
+		}
+	}
+	if alb == 0 || appOut == 0 || natIn == 0 || natOut == 0 || natBack == 0 {
+		t.Errorf("records: ALB %d, app out %d, NAT in %d, NAT out %d, NAT back %d (want all > 0)", alb, appOut, natIn, natOut, natBack)
+	}
 }
