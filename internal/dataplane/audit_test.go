@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -164,5 +165,41 @@ func TestConntrackTimeoutsConfigurable(t *testing.T) {
 	reply.Time = t0.Add(60 * time.Second)
 	if got, _ := run(t, d, reply); len(got) != 1 || got[0].Action != "REJECT" {
 		t.Errorf("echo reply 31 s idle: %+v", got)
+	}
+}
+
+// TestCheckOrder: a packet between subnets meets the checks in AWS's order
+// (spec §8.1): source SG egress, source subnet NACL egress, routing,
+// destination subnet NACL ingress, destination SG ingress.
+func TestCheckOrder(t *testing.T) {
+	d := newDP(t, load(t, "../vpc/testdata/three-tier.yaml"))
+	order := func(p Packet) string {
+		ex, err := d.Explain(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, st := range ex.Steps {
+			if st.Interface == "" {
+				s = append(s, st.Layer)
+				continue
+			}
+			s = append(s, st.Interface[len(st.Interface)-3:]+" "+st.Direction.String()+" "+st.Layer+" "+st.Verdict.String())
+		}
+		return strings.Join(s, ", ")
+	}
+	// ALB (public-a) to app-a: both subnets' NACLs and both SGs.
+	got := order(tcp("10.0.0.10", "10.0.10.15", 30000, 8080, 2, 0))
+	want := "0f1 egress sg ACCEPT, 0f1 egress nacl ACCEPT, forward, 0d1 ingress nacl ACCEPT, 0d1 ingress sg ACCEPT"
+	if got != want {
+		t.Errorf("ALB to app:\n got %s\nwant %s", got, want)
+	}
+	// App to the internet through the NAT gateway: a NAT gateway has no
+	// security group, only its subnet's NACL on the way in and out, with
+	// the translation in between.
+	got = order(tcp("10.0.10.15", "203.0.113.80", 42000, 443, 2, 0))
+	want = "0d1 egress sg ACCEPT, 0d1 egress nacl ACCEPT, forward, 0c1 ingress nacl ACCEPT, forward, 0c1 egress nacl ACCEPT"
+	if got != want {
+		t.Errorf("app to internet via NAT:\n got %s\nwant %s", got, want)
 	}
 }
