@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"vpcflow/internal/dataplane"
 	"vpcflow/internal/flowlog"
 	"vpcflow/internal/logstore"
@@ -58,6 +60,9 @@ type Options struct {
 	// kinesis-data-firehose flow logs publish to. Empty: such flow logs
 	// cannot be created, and existing ones report FAILED.
 	NATSURL string
+	// Registry receives the flow log service's and the destinations'
+	// metrics (nil: not registered).
+	Registry prometheus.Registerer
 }
 
 // Pipeline is topology → dataplane → flow log service → destinations, on a
@@ -71,9 +76,10 @@ type Pipeline struct {
 	Objects *objstore.Local
 	Logs    *logstore.Store
 
-	opts  Options
-	clock atomic.Int64
-	ctx   context.Context
+	opts       Options
+	pubMetrics *publish.Metrics
+	clock      atomic.Int64
+	ctx        context.Context
 
 	// Groups and Events describe the log store when Close ran.
 	Groups []logstore.GroupInfo
@@ -109,7 +115,7 @@ func Open(ctx context.Context, topo *vpc.Topology, opts Options) (*Pipeline, err
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pipeline{Topo: topo, opts: opts, ctx: ctx}
+	p := &Pipeline{Topo: topo, opts: opts, ctx: ctx, pubMetrics: publish.NewMetrics(opts.Registry)}
 	p.clock.Store(opts.Start.UnixNano())
 	var err error
 	if p.DP, err = dataplane.New(topo, dataplane.Options{}); err != nil {
@@ -135,6 +141,7 @@ func Open(ctx context.Context, topo *vpc.Topology, opts Options) (*Pipeline, err
 		NewDestination: p.newDestination,
 		Now:            p.Now,
 		Logger:         opts.Logger,
+		Registry:       opts.Registry,
 	}); err != nil {
 		p.Logs.Close()
 		return nil, err
@@ -280,7 +287,7 @@ func (p *Pipeline) openDestination(fl publish.FlowLog, r flowlog.Resource) (publ
 		if err := p.Objects.CreateBucket(p.ctx, bucket); err != nil {
 			return nil, err
 		}
-		d, err := s3pub.New(cfg, s3pub.Deps{Store: p.Objects, Now: p.Now, Logger: p.opts.Logger})
+		d, err := s3pub.New(cfg, s3pub.Deps{Store: p.Objects, Now: p.Now, Logger: p.opts.Logger, Metrics: p.pubMetrics})
 		if err != nil {
 			return nil, err
 		}
@@ -292,7 +299,7 @@ func (p *Pipeline) openDestination(fl publish.FlowLog, r flowlog.Resource) (publ
 				fl.LogGroup = strings.TrimSuffix(g, ":*")
 			}
 		}
-		return cwlogs.New(cwlogs.Config{FlowLog: fl}, cwlogs.Deps{Store: p.Logs, Now: p.Now, Logger: p.opts.Logger})
+		return cwlogs.New(cwlogs.Config{FlowLog: fl}, cwlogs.Deps{Store: p.Logs, Now: p.Now, Logger: p.opts.Logger, Metrics: p.pubMetrics})
 	case flowlog.DestinationFirehose:
 		if err := p.CheckDestination(r.LogDestinationType); err != nil {
 			return nil, fmt.Errorf("flow log %s: %w", fl.ID, err)
@@ -305,7 +312,7 @@ func (p *Pipeline) openDestination(fl publish.FlowLog, r flowlog.Resource) (publ
 		cfg.FlowLog = fl
 		cfg.URL = p.opts.NATSURL
 		cfg.SpoolDir = filepath.Join(p.opts.DataDir, SpoolDir, fl.ID)
-		return stream.New(cfg, stream.Deps{Now: p.Now, Logger: p.opts.Logger})
+		return stream.New(cfg, stream.Deps{Now: p.Now, Logger: p.opts.Logger, Metrics: p.pubMetrics})
 	}
 	return nil, fmt.Errorf("destination type %s is not available in this build", r.LogDestinationType)
 }

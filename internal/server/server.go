@@ -74,7 +74,9 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	start := time.Now().UTC().Truncate(time.Second)
 	// The pipeline outlives ctx: after ctx ends it still has to close the
 	// capture windows and publish what they hold.
-	p, err := demo.Open(context.WithoutCancel(ctx), topo, demo.Options{DataDir: cfg.DataDir, Start: start, Seed: sc.Seed, Logger: log, NATSURL: natsURL})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	p, err := demo.Open(context.WithoutCancel(ctx), topo, demo.Options{DataDir: cfg.DataDir, Start: start, Seed: sc.Seed, Logger: log, NATSURL: natsURL, Registry: reg})
 	if err != nil {
 		return err
 	}
@@ -89,8 +91,6 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		return err
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	trafficMetrics := newTrafficMetrics(reg)
 
 	creds, generated := cfg.credentials(topo.AccountID)

@@ -93,8 +93,12 @@ func TestServe(t *testing.T) {
 	if code, body := get("/ui/"); code != 200 || !strings.Contains(body, "rejected-packets-high") {
 		t.Errorf("dashboard lacks the alarms: %d", code)
 	}
-	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "vpcflow_traffic_packets_total") {
-		t.Errorf("metrics: %d", code)
+	code, metrics := get("/metrics")
+	for _, m := range []string{"vpcflow_traffic_packets_total", "vpcflow_aggregate_observations_total",
+		"vpcflow_aggregate_records_total", `vpcflow_publish_records_total{destination="cwlogs"`} {
+		if code != 200 || !strings.Contains(metrics, m) {
+			t.Errorf("metrics: %d, no %s", code, m)
+		}
 	}
 	if code, body := get("/ui/topology"); code != 200 || !strings.Contains(body, "vpc-0a1b2c3d4e5f60718") {
 		t.Errorf("ui: %d", code)
