@@ -27,6 +27,13 @@ type Config struct {
 	MaxFlowsPerInterface int
 	// NitroInterval caps the window of Nitro interfaces.
 	NitroInterval time.Duration
+	// MaxPendingRecords bounds the records a flow log keeps in memory
+	// while its destination cannot be opened or refuses them (destinations
+	// spool to disk, so this only fills when the disk or the destination's
+	// configuration fails). Beyond it the oldest batches are dropped and
+	// counted in vpcflow_flowlog_dropped_records_total, as AWS drops flow
+	// log data it cannot deliver. Zero means 1,048,576.
+	MaxPendingRecords int64
 	// AdvanceEvery is how often Start's goroutine calls Advance with the
 	// clock's time. Zero starts no goroutine: the caller drives Advance
 	// (simulations).
@@ -36,7 +43,7 @@ type Config struct {
 // DefaultConfig returns the defaults of the aggregator, driven by the caller.
 func DefaultConfig() Config {
 	d := aggregate.DefaultConfig()
-	return Config{MaxFlowsPerInterface: d.MaxFlowsPerInterface, NitroInterval: d.NitroInterval}
+	return Config{MaxFlowsPerInterface: d.MaxFlowsPerInterface, NitroInterval: d.NitroInterval, MaxPendingRecords: 1 << 20}
 }
 
 // Deps are the Service's dependencies.
@@ -64,16 +71,12 @@ type running struct {
 	dest    publish.Destination
 	openErr error // the destination could not be opened
 	pending []publish.Batch
-	failed  int // consecutive failed deliveries
+	npend   int64 // records in pending
+	dropped int64 // records dropped because pending was full
+	failed  int   // consecutive failed deliveries
 }
 
-func (r *running) pendingRecords() int64 {
-	var n int64
-	for _, b := range r.pending {
-		n += int64(len(b.Records))
-	}
-	return n
-}
+func (r *running) pendingRecords() int64 { return r.npend }
 
 // Service runs the flow logs of a Store. It is safe for concurrent use.
 type Service struct {
@@ -83,6 +86,7 @@ type Service struct {
 
 	delivered *prometheus.CounterVec
 	failures  *prometheus.CounterVec
+	dropped   *prometheus.CounterVec
 
 	mu      sync.Mutex
 	byID    map[string]*running
@@ -114,6 +118,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.NitroInterval == 0 {
 		cfg.NitroInterval = ac.NitroInterval
 	}
+	if cfg.MaxPendingRecords <= 0 {
+		cfg.MaxPendingRecords = 1 << 20
+	}
 	m, err := aggregate.NewMetrics(deps.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("flow log service: %w", err)
@@ -130,11 +137,15 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			Name: "vpcflow_flowlog_delivery_failures_total",
 			Help: "Deliveries the destination refused (kept and retried).",
 		}, []string{"flow_log_id"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vpcflow_flowlog_dropped_records_total",
+			Help: "Records dropped because more than MaxPendingRecords waited for a destination that could not take them.",
+		}, []string{"flow_log_id"}),
 		byID:   map[string]*running{},
 		routes: map[*dataplane.Interface][]*running{},
 	}
 	if deps.Registry != nil {
-		for _, c := range []prometheus.Collector{s.delivered, s.failures} {
+		for _, c := range []prometheus.Collector{s.delivered, s.failures, s.dropped} {
 			if err := deps.Registry.Register(c); err != nil {
 				return nil, fmt.Errorf("flow log service: %w", err)
 			}
@@ -364,6 +375,17 @@ func (s *Service) Flush(ctx context.Context) error {
 func (s *Service) deliver(ctx context.Context, r *running, recs []flow.Record, now time.Time) {
 	if len(recs) > 0 {
 		r.pending = append(r.pending, publish.Batch{FlowLog: r.pub, Records: recs, Now: now})
+		r.npend += int64(len(recs))
+	}
+	for r.npend > s.cfg.MaxPendingRecords && len(r.pending) > 1 {
+		n := int64(len(r.pending[0].Records))
+		r.npend -= n
+		r.dropped += n
+		s.dropped.WithLabelValues(r.res.FlowLogID).Add(float64(n))
+		s.deps.Logger.Error("flow log records dropped: the destination has not taken them and the pending limit is reached",
+			"flow_log_id", r.res.FlowLogID, "records", n, "dropped_total", r.dropped)
+		r.pending[0] = publish.Batch{}
+		r.pending = r.pending[1:]
 	}
 	if r.dest == nil {
 		return
@@ -379,6 +401,7 @@ func (s *Service) deliver(ctx context.Context, r *running, recs []flow.Record, n
 		}
 		r.failed = 0
 		s.delivered.WithLabelValues(r.res.FlowLogID).Add(float64(len(b.Records)))
+		r.npend -= int64(len(b.Records))
 		r.pending[0] = publish.Batch{}
 		r.pending = r.pending[1:]
 	}
@@ -396,7 +419,10 @@ func (s *Service) Status(flowLogID string) (publish.Status, bool) {
 		return publish.Status{}, false
 	}
 	if r.openErr != nil {
-		return publish.Status{State: publish.DeliveryFailed, Message: "Unknown error", Detail: r.openErr.Error()}, true
+		s.mu.Lock()
+		pending := r.pendingRecords()
+		s.mu.Unlock()
+		return publish.Status{State: publish.DeliveryFailed, Message: "Unknown error", Detail: r.openErr.Error(), Pending: pending}, true
 	}
 	st := r.dest.Status()
 	s.mu.Lock()

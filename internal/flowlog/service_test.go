@@ -234,3 +234,37 @@ func TestServiceRestart(t *testing.T) {
 		t.Fatalf("flow log %s not running after restart: %+v", id, dests.byID)
 	}
 }
+
+// Records waiting for a destination that cannot be opened are bounded: the
+// oldest batches are dropped and counted.
+func TestServicePendingBound(t *testing.T) {
+	store, err := OpenStore(StoreConfig{AccountID: account, Region: "us-east-1", Seed: 7}, StoreDeps{Resources: resources})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.MaxPendingRecords = 3
+	dests := &fakeDests{}
+	svc, err := New(cfg, Deps{Store: store, NewDestination: dests.open, Now: func() time.Time { return time.Unix(1000, 0) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	id := create(t, svc, "Subnet", "subnet-0a1b2c3d4e5f60718", "ALL", "arn:aws:s3:::broken")
+	for i := range int64(6) {
+		svc.Observe(obsAt(eniA, 1010+60*i, flow.ActionAccept, uint16(i+1)))
+		svc.Advance(t.Context(), time.Unix(1070+60*i, 0))
+	}
+	st, _ := svc.Status(id)
+	if st.State != publish.DeliveryFailed || st.Pending != 3 {
+		t.Errorf("status %+v, want FAILED with 3 pending", st)
+	}
+	svc.mu.Lock()
+	got := svc.byID[id].dropped
+	svc.mu.Unlock()
+	if got != 3 {
+		t.Errorf("dropped = %v, want 3", got)
+	}
+}
