@@ -158,6 +158,10 @@ func TestReplayFixturesPerDirection(t *testing.T) {
 					if e, ok := servers[src]; ok {
 						eni, dir = e, flow.Egress
 					}
+					// The capture's own clock: every record lies within it.
+					if r.Start < res.Replay.First.Unix() || r.End > res.Replay.Last.Unix() || r.Start > r.End {
+						t.Errorf("record %d-%d outside the capture's %s..%s", r.Start, r.End, res.Replay.First, res.Replay.Last)
+					}
 					if r.InterfaceID != eni || r.FlowDirection != dir || r.Action != flow.ActionAccept {
 						t.Errorf("record on the wrong interface/direction or rejected: %s", flow.Text(replayFmt, &r))
 					}
