@@ -84,7 +84,7 @@ default format).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&data, "data", "", "directory (or file) of flow log objects, e.g. ./vpcflow-data/<bucket>")
+	f.StringVar(&data, "data", "", "directory (or file) of flow log objects: a data directory such as ./vpcflow-data, a bucket in it, or downloaded S3 objects")
 	f.StringVar(&topoFile, "topology", "", "topology YAML: replay rejections to name the rule and check routes")
 	f.StringVar(&eni, "eni", "", "only conversations logged on this network interface")
 	f.StringVar(&since, "since", "", "only records ending at or after this time (RFC 3339, Unix seconds, or a duration back from the latest record)")

@@ -97,7 +97,7 @@ current rules that no accepted request used.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&data, "data", "", "directory (or file) of flow log objects")
+	f.StringVar(&data, "data", "", "directory (or file) of flow log objects: a data directory, a bucket in it, or downloaded S3 objects")
 	f.StringVar(&topoFile, "topology", "", "topology YAML the records were produced with")
 	f.StringVar(&patchFile, "patch", "", "YAML patch of security group and network ACL changes")
 	f.BoolVar(&least, "least-privilege", false, "suggest security group rules from the accepted flows instead")

@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
 	"vpcflow/internal/flow"
 	"vpcflow/internal/flowfile"
 )
+
+// logStoreSegment names the segment files of the log store (internal/logstore).
+var logStoreSegment = regexp.MustCompile(`^seg-[0-9]{8}\.log$`)
 
 // Data is what ReadDir found.
 type Data struct {
@@ -22,7 +26,9 @@ type Data struct {
 
 // ReadDir reads every flow log object under dir (the S3 layout
 // <bucket>/.../AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{MM}/{dd}/, or
-// any tree), or dir itself when it is a file: gzip or plain text (header
+// any tree, such as a whole data directory: its hidden working directories
+// and log store segments are skipped), or dir itself when it is a file:
+// gzip or plain text (header
 // line first, else the default format) and Parquet, through
 // internal/flowfile. Files are read in path order. A malformed line stops
 // the read with its file, line and column.
@@ -33,12 +39,20 @@ func ReadDir(dir string) (*Data, error) {
 		if err != nil {
 			return err
 		}
+		name := de.Name()
 		if de.IsDir() {
+			if p != dir && strings.HasPrefix(name, ".") {
+				return filepath.SkipDir // spools and other working state of a data directory
+			}
 			return nil
 		}
-		name := de.Name()
 		switch {
-		case p == dir, strings.HasSuffix(name, ".gz"), strings.HasSuffix(name, ".log"),
+		case p == dir:
+			paths = append(paths, p)
+		case strings.HasPrefix(name, "."), strings.HasSuffix(name, ".tmp"), logStoreSegment.MatchString(name):
+			// hidden or in-flight objects, and the CloudWatch-like log
+			// store's segments when dir is a whole data directory
+		case strings.HasSuffix(name, ".gz"), strings.HasSuffix(name, ".log"),
 			strings.HasSuffix(name, ".txt"), strings.HasSuffix(name, ".parquet"):
 			paths = append(paths, p)
 		}
