@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"vpcflow/internal/datadir"
 	"vpcflow/internal/flowlog"
 	"vpcflow/internal/vpc"
 )
@@ -30,6 +31,19 @@ func (o *flowLogsOptions) bind(cmd *cobra.Command) {
 	fs.StringVar(&o.account, "account-id", "123456789012", "account that owns the flow logs (without --topology)")
 	fs.StringVar(&o.region, "region", "us-east-1", "region of the flow logs (without --topology)")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed for flow log ids, for reproducible simulations (0: random, then persisted)")
+}
+
+// openForWrite opens the store to change it. A running vpcflow (serve)
+// owns the data directory and rewrites flowlogs.json itself, so changes go
+// through its API instead.
+func (o *flowLogsOptions) openForWrite() (*flowlog.Store, error) {
+	if err := datadir.CheckFree(o.data); err != nil {
+		if errors.Is(err, datadir.ErrInUse) {
+			return nil, fmt.Errorf("%w: change its flow logs through its API (aws --endpoint-url http://ADDR ec2 create-flow-logs / delete-flow-logs)", err)
+		}
+		return nil, err
+	}
+	return o.open()
 }
 
 func (o *flowLogsOptions) open() (*flowlog.Store, error) {
@@ -114,7 +128,7 @@ func newFlowLogsCreateCmd(o *flowLogsOptions) *cobra.Command {
 				}
 				in.TagSpecifications = ts
 			}
-			s, err := o.open()
+			s, err := o.openForWrite()
 			if err != nil {
 				return err
 			}
@@ -186,7 +200,7 @@ func newFlowLogsDeleteCmd(o *flowLogsOptions) *cobra.Command {
 		Short: "Delete flow logs (their delivered data stays)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := o.open()
+			s, err := o.openForWrite()
 			if err != nil {
 				return err
 			}

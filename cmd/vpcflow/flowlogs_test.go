@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"vpcflow/internal/datadir"
 	"vpcflow/internal/flowlog"
 )
 
@@ -101,5 +103,31 @@ func TestFlowLogsShorthand(t *testing.T) {
 	}
 	if _, err := parseDestinationOptions("FileFormat=parquet,PerHour=true"); err == nil {
 		t.Error("unknown destination option accepted")
+	}
+}
+
+// While a running vpcflow holds the data directory, flow logs change only
+// through its API; describe still reads, and demo refuses to empty it.
+func TestFlowLogsDataDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	lock, err := datadir.Acquire(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	common := []string{"flowlogs", "--data", dir, "--topology", "../../internal/vpc/testdata/three-tier.yaml"}
+	out, err := runFlowLogs(t, append(common, "create", "--resource-type", "VPC", "--resource-ids", "vpc-0a1b2c3d4e5f60718",
+		"--traffic-type", "ALL", "--log-destination-type", "s3", "--log-destination", "arn:aws:s3:::b")...)
+	if !errors.Is(err, datadir.ErrInUse) || !strings.Contains(err.Error(), "create-flow-logs") {
+		t.Errorf("create while in use: %v %s", err, out)
+	}
+	if _, err := runFlowLogs(t, append(common, "delete", "--flow-log-ids", "fl-00000000000000000")...); !errors.Is(err, datadir.ErrInUse) {
+		t.Errorf("delete while in use: %v", err)
+	}
+	if out, err := runFlowLogs(t, append(common, "describe")...); err != nil {
+		t.Errorf("describe while in use: %v %s", err, out)
+	}
+	if _, err := runFlowLogs(t, "demo", "--out", dir, "--duration", "1m"); !errors.Is(err, datadir.ErrInUse) {
+		t.Errorf("demo into a data directory in use: %v", err)
 	}
 }

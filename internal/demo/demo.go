@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"vpcflow/internal/datadir"
 	"vpcflow/internal/flowlog"
 	"vpcflow/internal/traffic"
 )
@@ -18,15 +19,19 @@ const DefaultDataDir = "vpcflow-data"
 // PrepareDataDir makes dir ready for a fresh run: it is created when
 // missing; an earlier vpcflow data directory (it holds flowlogs.json) is
 // emptied; any other non-empty directory is refused, so that a mistyped
-// path never deletes someone's files.
+// path never deletes someone's files, and so is a directory that a running
+// vpcflow (serve) holds.
 func PrepareDataDir(dir string) error {
+	if err := datadir.CheckFree(dir); err != nil {
+		return err
+	}
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return os.MkdirAll(dir, 0o755)
 	case err != nil:
 		return err
-	case len(entries) == 0:
+	case len(entries) == 0, len(entries) == 1 && entries[0].Name() == datadir.LockFile:
 		return nil
 	}
 	if _, err := os.Stat(filepath.Join(dir, flowlog.FileName)); err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"vpcflow/internal/datadir"
 	"vpcflow/internal/dataplane"
 	"vpcflow/internal/flowlog"
 	"vpcflow/internal/logstore"
@@ -77,6 +78,7 @@ type Pipeline struct {
 	Logs    *logstore.Store
 
 	opts       Options
+	lock       *datadir.Lock
 	pubMetrics *publish.Metrics
 	clock      atomic.Int64
 	ctx        context.Context
@@ -107,17 +109,26 @@ func (c counting) Deliver(ctx context.Context, b publish.Batch) error {
 
 // Open builds the pipeline over dataDir. Existing flow logs in the data
 // directory are kept (and run); callers that want a fresh run remove the
-// directory first.
-func Open(ctx context.Context, topo *vpc.Topology, opts Options) (*Pipeline, error) {
+// directory first. The pipeline holds the data directory's lock until
+// Close: a second pipeline on it fails with datadir.ErrInUse.
+func Open(ctx context.Context, topo *vpc.Topology, opts Options) (_ *Pipeline, err error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("pipeline: data directory is required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pipeline{Topo: topo, opts: opts, ctx: ctx, pubMetrics: publish.NewMetrics(opts.Registry)}
+	lock, err := datadir.Acquire(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.Release()
+		}
+	}()
+	p := &Pipeline{Topo: topo, opts: opts, ctx: ctx, pubMetrics: publish.NewMetrics(opts.Registry), lock: lock}
 	p.clock.Store(opts.Start.UnixNano())
-	var err error
 	if p.DP, err = dataplane.New(topo, dataplane.Options{}); err != nil {
 		return nil, err
 	}
@@ -190,6 +201,9 @@ func (p *Pipeline) Shutdown(ctx context.Context, end time.Time) error {
 	}
 	// Spools are empty once everything is published.
 	os.Remove(filepath.Join(p.opts.DataDir, SpoolDir))
+	if lerr := p.lock.Release(); lerr != nil {
+		err = errors.Join(err, lerr)
+	}
 	return err
 }
 
