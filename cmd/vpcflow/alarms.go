@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -85,42 +86,7 @@ are delivered to the topics' subscribers only with --notify.`,
 			if output != "table" {
 				return fmt.Errorf("--output must be table or json, got %q", output)
 			}
-			fmt.Fprintf(w, "%d events, %d metric filter matches, %d state changes\n\n", events, matches, len(trs))
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "TIME\tALARM\tOLD\tNEW\tNOTIFIED\tREASON")
-			var failures []string
-			for _, tr := range trs {
-				notified := "-"
-				if notify {
-					ok := 0
-					for _, d := range tr.Deliveries {
-						if d.Err == nil {
-							ok++
-						} else {
-							failures = append(failures, fmt.Sprintf("%s %s → %s: %v (after %d attempts)",
-								tr.Timestamp.Format(time.RFC3339), tr.AlarmName, d.Endpoint, d.Err, d.Attempts))
-						}
-					}
-					notified = fmt.Sprintf("%d/%d", ok, len(tr.Deliveries))
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", tr.Timestamp.Format(time.RFC3339), tr.AlarmName,
-					tr.OldState, tr.NewState, notified, tr.Reason)
-			}
-			tw.Flush()
-			for _, f := range failures {
-				fmt.Fprintln(w, "delivery failed:", f)
-			}
-			fmt.Fprintln(w)
-			tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ALARM\tSTATE\tSINCE")
-			for _, a := range eng.Alarms() {
-				since := "-"
-				if !a.Updated.IsZero() {
-					since = a.Updated.Format(time.RFC3339)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", a.AlarmName, a.StateValue, since)
-			}
-			return tw.Flush()
+			return writeAlarmReport(w, eng, trs, notify)
 		},
 	}
 	cmd.Flags().StringVar(&config, "config", "", "metric filters, alarms and topics (YAML)")
@@ -130,6 +96,48 @@ are delivered to the topics' subscribers only with --notify.`,
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	cmd.MarkFlagRequired("config")
 	return cmd
+}
+
+// writeAlarmReport prints the state changes of an evaluation (with the
+// delivery results when notifications were sent) and the final states.
+func writeAlarmReport(w io.Writer, eng *alarm.Engine, trs []alarm.Transition, notify bool) error {
+	events, matches := eng.Counts()
+	fmt.Fprintf(w, "%d events, %d metric filter matches, %d state changes\n\n", events, matches, len(trs))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tALARM\tOLD\tNEW\tNOTIFIED\tREASON")
+	var failures []string
+	for _, tr := range trs {
+		notified := "-"
+		if notify {
+			ok := 0
+			for _, d := range tr.Deliveries {
+				if d.Err == nil {
+					ok++
+				} else {
+					failures = append(failures, fmt.Sprintf("%s %s → %s: %v (after %d attempts)",
+						tr.Timestamp.Format(time.RFC3339), tr.AlarmName, d.Endpoint, d.Err, d.Attempts))
+				}
+			}
+			notified = fmt.Sprintf("%d/%d", ok, len(tr.Deliveries))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", tr.Timestamp.Format(time.RFC3339), tr.AlarmName,
+			tr.OldState, tr.NewState, notified, tr.Reason)
+	}
+	tw.Flush()
+	for _, f := range failures {
+		fmt.Fprintln(w, "delivery failed:", f)
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ALARM\tSTATE\tSINCE")
+	for _, a := range eng.Alarms() {
+		since := "-"
+		if !a.Updated.IsZero() {
+			since = a.Updated.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", a.AlarmName, a.StateValue, since)
+	}
+	return tw.Flush()
 }
 
 func historyOf(trs []alarm.Transition) []alarm.HistoryItem {

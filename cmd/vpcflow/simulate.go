@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +12,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"vpcflow/internal/alarm"
 	"vpcflow/internal/demo"
+	"vpcflow/internal/logstore"
 	"vpcflow/internal/traffic"
 	"vpcflow/internal/vpc"
 )
@@ -19,8 +22,8 @@ import (
 func newSimulateCmd() *cobra.Command {
 	var (
 		scenario, topology, out string
-		natsURL                 string
-		realtime                bool
+		natsURL, alarms         string
+		realtime, notify        bool
 		speed                   float64
 	)
 	cmd := &cobra.Command{
@@ -33,9 +36,15 @@ S3 layout (and the CloudWatch-like log store; kinesis-data-firehose flow
 logs publish to NATS JetStream at --nats-url). A scenario that names no
 flow log gets one per VPC to S3 (default format, ALL). The same scenario
 and seed give byte-identical output. On a terminal, a progress bar on
-stderr shows the simulated time, packets and records written.`,
+stderr shows the simulated time, packets and records written.
+
+--alarms FILE runs metric filters and alarms (the format of "vpcflow alarms
+evaluate") over the run's CloudWatch Logs events, minute by minute on the
+simulated clock as CloudWatch would have while the data arrived, and prints
+every state change; --notify also delivers the notifications.`,
 		Example: `  vpcflow simulate --scenario internal/demo/scenario.yaml --topology internal/demo/three-tier.yaml --out ./sim-data
-  vpcflow simulate --scenario my.yaml --out ./sim-data --realtime --speed 60`,
+  vpcflow simulate --scenario my.yaml --out ./sim-data --realtime --speed 60
+  vpcflow simulate --scenario internal/demo/scenario.yaml --out ./sim-data --alarms internal/server/alarms.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if scenario == "" {
@@ -44,6 +53,19 @@ stderr shows the simulated time, packets and records written.`,
 			sc, topo, err := loadScenario(scenario, topology)
 			if err != nil {
 				return err
+			}
+			var eng *alarm.Engine
+			if alarms != "" {
+				cfg, err := alarm.LoadConfig(alarms)
+				if err != nil {
+					return err
+				}
+				if eng, err = alarm.New(cfg, alarm.Deps{}); err != nil {
+					return err
+				}
+				eng.SetNotify(notify)
+			} else if notify {
+				return fmt.Errorf("--notify needs --alarms")
 			}
 			if err := demo.PrepareDataDir(out); err != nil {
 				return err
@@ -68,17 +90,37 @@ stderr shows the simulated time, packets and records written.`,
 			if err != nil {
 				return err
 			}
-			return s.WriteBrief(w)
+			if err := s.WriteBrief(w); err != nil || eng == nil {
+				return err
+			}
+			return simulateAlarms(cmd.Context(), w, eng, out, notify)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&scenario, "scenario", "", "scenario YAML file")
 	f.StringVar(&topology, "topology", "", "topology YAML (overrides the scenario's topology:)")
 	f.StringVar(&out, "out", "vpcflow-data", "data directory to write (emptied first if it is an earlier vpcflow data directory)")
+	f.StringVar(&alarms, "alarms", "", "metric filters, alarms and topics (YAML) to evaluate over the run's CloudWatch Logs events")
+	f.BoolVar(&notify, "notify", false, "with --alarms, deliver notifications to the topics' subscribers")
 	f.BoolVar(&realtime, "realtime", false, "pace the simulated clock to the wall clock")
 	f.Float64Var(&speed, "speed", 1, "with --realtime, simulated seconds per wall-clock second")
 	f.StringVar(&natsURL, "nats-url", "", "NATS server (JetStream) for the scenario's kinesis-data-firehose flow logs, e.g. nats://127.0.0.1:4222")
 	return cmd
+}
+
+// simulateAlarms evaluates the alarms over the log store a run wrote.
+func simulateAlarms(ctx context.Context, w io.Writer, eng *alarm.Engine, dataDir string, notify bool) error {
+	st, err := logstore.Open(logstore.Config{Dir: filepath.Join(dataDir, demo.LogStoreDir), NoSync: true}, logstore.Deps{})
+	if err != nil {
+		return fmt.Errorf("alarms: open log store: %w", err)
+	}
+	defer st.Close()
+	trs, err := eng.EvaluateStored(ctx, st, logstore.Query{})
+	if err != nil {
+		return fmt.Errorf("alarms: %w", err)
+	}
+	fmt.Fprintf(w, "\nAlarms (over the CloudWatch Logs events, on the simulated clock):\n")
+	return writeAlarmReport(w, eng, trs, notify)
 }
 
 // loadScenario decodes a scenario and binds it to --topology or to the
