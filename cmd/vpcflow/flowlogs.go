@@ -91,9 +91,9 @@ func newFlowLogsCmd() *cobra.Command {
 		Long: `Manage flow log resources as the EC2 API does: the same parameters,
 validation and error codes, and JSON output shaped like the AWS CLI's.
 Flow logs are kept in the data directory (flowlogs.json) and run when
-vpcflow serve starts on it; serve reads the file only at start, so while
-it runs use its API (aws --endpoint-url http://ADDR ec2 create-flow-logs)
-instead. kinesis-data-firehose flow logs need serve's NATS server
+vpcflow serve starts on it. While serve runs it owns the directory:
+create and delete refuse, and its API (aws --endpoint-url http://ADDR ec2
+create-flow-logs) changes the flow logs instead. kinesis-data-firehose flow logs need serve's NATS server
 (--nats-url or --nats-embedded). Without a running service, describe
 shows DeliverLogsStatus SUCCESS.`,
 	}
