@@ -18,6 +18,7 @@ import (
 
 	"vpcflow/internal/flow"
 	"vpcflow/internal/logstore"
+	"vpcflow/internal/publish/cwlogs"
 )
 
 // Events is an in-memory Source.
@@ -187,6 +188,7 @@ func readObject(ctx context.Context, path string, q logstore.Query, ev *logstore
 		return fmt.Errorf("%s: line 1: %w", path, ferr)
 	}
 	startIdx, eniIdx := format.Index(flow.FieldStart), format.Index(flow.FieldInterfaceID)
+	streams := map[string]string{} // interface id → its CloudWatch stream name
 	for n := 2; ; n++ {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
@@ -198,6 +200,7 @@ func readObject(ctx context.Context, path string, q logstore.Query, ev *logstore
 				ev.Message = msg
 				ev.LogStream, ev.Timestamp = "", 0
 				fieldsAt(msg, startIdx, eniIdx, ev)
+				ev.LogStream = streamName(streams, ev.LogStream)
 				if (q.Start == 0 || ev.Timestamp >= q.Start) && (q.End == 0 || ev.Timestamp < q.End) {
 					if err := fn(ev); err != nil {
 						return err
@@ -220,8 +223,24 @@ func readObject(ctx context.Context, path string, q logstore.Query, ev *logstore
 	}
 }
 
-// fieldsAt sets the event's timestamp (start × 1000) and stream
-// (interface-id) from a record line, hopping from space to space.
+// streamName is the log stream the record of an interface would be in had
+// it been published to CloudWatch Logs (cwlogs.StreamName), so rules that
+// filter on streams treat S3 and CloudWatch data alike. Names are cached:
+// an interface's id costs one allocation per file.
+func streamName(cache map[string]string, eni string) string {
+	if eni == "" {
+		return ""
+	}
+	if s, ok := cache[eni]; ok {
+		return s
+	}
+	s := cwlogs.StreamName(eni)
+	cache[strings.Clone(eni)] = s
+	return s
+}
+
+// fieldsAt sets the event's timestamp (start × 1000) and interface id (in
+// LogStream) from a record line, hopping from space to space.
 func fieldsAt(msg string, startIdx, eniIdx int, ev *logstore.Event) {
 	last := max(startIdx, eniIdx)
 	i := 0

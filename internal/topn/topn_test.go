@@ -11,6 +11,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"vpcflow/internal/flow"
+	"vpcflow/internal/logstore"
 )
 
 func testRecord(src string, bytes int64, action flow.Action) flow.Record {
@@ -87,5 +88,14 @@ period 2021-05-03T00:05:00Z unique=1 total=200
 		if diff := cmp.Diff(b.String(), want); diff != "" {
 			t.Errorf("workers=%d (-got +want)\n%s", workers, diff)
 		}
+	}
+	// Events carry the stream CloudWatch Logs would have put them in.
+	var streams []string
+	err = ObjectSource{Dir: dir}.Scan(t.Context(), logstore.Query{}, func(e *logstore.Event) error {
+		streams = append(streams, e.LogStream)
+		return nil
+	})
+	if err != nil || !cmp.Equal(streams, []string{"eni-aaa-all", "eni-aaa-all", "eni-bbb-all"}) {
+		t.Errorf("streams %q: %v", streams, err)
 	}
 }
