@@ -459,3 +459,44 @@ func TestStatisticsAndComparisons(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultValue: an event the pattern does not match emits the default
+// value (the MetricTransformation's defaultValue, per event); without one
+// it emits nothing.
+func TestDefaultValue(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`
+metricFilters:
+  - filterName: with-default
+    logGroupName: /vpc/flowlogs
+    filterPattern: '[v, acct, eni, src, dst, sport, dport = 22, ...]'
+    metricTransformations:
+      - {metricNamespace: NS, metricName: Ssh, metricValue: "1", defaultValue: 0}
+  - filterName: without
+    logGroupName: /vpc/flowlogs
+    filterPattern: '[v, acct, eni, src, dst, sport, dport = 22, ...]'
+    metricTransformations:
+      - {metricNamespace: NS, metricName: SshOnly, metricValue: "1"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := New(cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Ingest(ptr(sshReject(t0, "1.2.3.4", 22)))
+	eng.Ingest(ptr(accepted(t0.Add(10 * time.Second))))
+	eng.Ingest(ptr(accepted(t0.Add(20 * time.Second))))
+	for _, c := range []struct {
+		name, stat string
+		want       float64
+	}{{"Ssh", "SampleCount", 3}, {"Ssh", "Sum", 1}, {"Ssh", "Average", 1.0 / 3}, {"SshOnly", "SampleCount", 1}} {
+		got, ok := eng.Metric(MetricKey{"NS", c.name, ""}, t0, t0.Add(time.Minute), c.stat)
+		if !ok || got != c.want {
+			t.Errorf("%s %s = %v (%v), want %v", c.name, c.stat, got, ok, c.want)
+		}
+	}
+	if _, ok := eng.Metric(MetricKey{"NS", "SshOnly", ""}, t0.Add(time.Minute), t0.Add(2*time.Minute), "Sum"); ok {
+		t.Error("a minute without matches has a datapoint without a default value")
+	}
+}
