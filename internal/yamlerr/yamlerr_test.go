@@ -1,0 +1,91 @@
+package yamlerr
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+var errTest = errors.New("invalid test document")
+
+type doc struct {
+	Name  string `yaml:"name"`
+	Items []struct {
+		ID   string `yaml:"id"`
+		Port int    `yaml:"port"`
+	} `yaml:"items"`
+}
+
+func TestDecode(t *testing.T) {
+	cases := []struct{ yaml, want string }{
+		{"name: a\nitems:\n  - id: x\n    nope: 1\n", `f.yaml:4:5: unknown field "nope"`},
+		{"name: a\nitems:\n  - id: x\n    port: eighty\n", "f.yaml:4:11: "},
+		{"name: [a\n", "f.yaml:1:"},
+	}
+	for _, tc := range cases {
+		var d doc
+		err := Decode([]byte(tc.yaml), "f.yaml", &d, errTest)
+		var es Errors
+		if !errors.As(err, &es) || len(es) != 1 || !errors.Is(err, errTest) {
+			t.Fatalf("%q: error %v (%T)", tc.yaml, err, err)
+		}
+		if got := err.Error(); len(got) < len(tc.want) || got[:len(tc.want)] != tc.want {
+			t.Errorf("%q: error %q, want prefix %q", tc.yaml, got, tc.want)
+		}
+	}
+	var d doc
+	if err := Decode([]byte("name: a\nitems: [{id: x, port: 80}]\n"), "f.yaml", &d, errTest); err != nil || d.Items[0].Port != 80 {
+		t.Errorf("valid document: %+v %v", d, err)
+	}
+}
+
+func TestPosition(t *testing.T) {
+	data := []byte("name: a\nitems:\n  - id: x\n    port: 80\n  - id: y\n")
+	errs := Errors{
+		{Path: "$.items[1].port", Msg: "port is required"}, // missing: its mapping
+		{Path: "$.items[0].port", Msg: "port taken"},
+		{Path: "$", Msg: "whole document"},
+		{Msg: "no place"},
+	}
+	got := Position(data, "f.yaml", errTest, errs)
+	want := []string{"f.yaml: no place", "f.yaml:1:1: whole document", "f.yaml:4:11: port taken", "f.yaml:5:7: port is required"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for i, e := range got {
+		if e.Error() != want[i] || !errors.Is(e, errTest) {
+			t.Errorf("error %d = %q (kind %v), want %q", i, e.Error(), e.Kind, want[i])
+		}
+	}
+	if e := (&Error{Path: "$.a", Msg: "m"}); e.Error() != "$.a: m" || errors.Is(e, errTest) {
+		t.Errorf("unpositioned error %q", e.Error())
+	}
+}
+
+// FuzzPosition checks that no document and no path make Decode or
+// Position panic, and that a resolved position lies inside the document.
+func FuzzPosition(f *testing.F) {
+	f.Add([]byte("name: a\nitems:\n  - id: x\n    port: 80\n"), "$.items[0].port")
+	f.Add([]byte("items: [{id: x}, {id: y}]\n"), "$.items[1].port")
+	f.Add([]byte("a: &x {b: 1}\nc: *x\n"), "$.c.b")
+	f.Add([]byte("- 1\n- 2\n"), "$[1]")
+	f.Add([]byte("name: a\n"), "$..name")
+	f.Add([]byte("{{{"), "$.a")
+	f.Fuzz(func(t *testing.T, data []byte, path string) {
+		var d doc
+		if err := Decode(data, "f.yaml", &d, errTest); err != nil {
+			var es Errors
+			if !errors.As(err, &es) || len(es) != 1 || !errors.Is(err, errTest) || es[0].Line < 0 {
+				t.Fatalf("decode error %v (%T)", err, err)
+			}
+		}
+		es := Position(data, "f.yaml", errTest, Errors{{Path: path, Msg: "m"}})
+		e := es[0]
+		if !errors.Is(e, errTest) || e.File != "f.yaml" {
+			t.Fatalf("kind or file not set: %#v", e)
+		}
+		if lines := bytes.Count(data, []byte("\n")) + 1; e.Line < 0 || e.Line > lines || (e.Line > 0) != (e.Column > 0) {
+			t.Fatalf("position %d:%d outside a %d-line document", e.Line, e.Column, lines)
+		}
+	})
+}
