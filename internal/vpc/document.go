@@ -226,8 +226,12 @@ func (s Scalar) MarshalYAML() (any, error) {
 	return string(s), nil
 }
 
-// parseProtocol parses tcp/udp/icmp/icmpv6/all/-1 or an IANA number.
-func parseProtocol(s string) (int16, error) {
+// ParseProtocol parses a protocol as rules spell it: tcp, udp, icmp,
+// icmpv6 (icmp6), all (-1, any, *) or an IANA number 0-255, in any case,
+// surrounding space ignored. all is AnyProtocol. It is the one protocol
+// parser of topologies, what-if patches, the EC2 API and the CLI; callers
+// that accept fewer spellings check the text before calling it.
+func ParseProtocol(s string) (int16, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "all", "-1", "any", "*":
 		return AnyProtocol, nil
@@ -266,8 +270,9 @@ func ProtocolName(p int16) string {
 	return strconv.Itoa(int(p))
 }
 
-// parsePorts parses "443", "1024-65535", "all" or "" (all).
-func parsePorts(s string) (PortRange, error) {
+// ParsePorts parses a port range: "443", "1024-65535", or all ports for
+// "all", "-1" or "".
+func ParsePorts(s string) (PortRange, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || s == "all" || s == "-1" {
 		return AllPorts, nil

@@ -219,7 +219,7 @@ func jsonError(name string, data []byte, err error) error {
 	case errors.As(err, &te):
 		off = te.Offset
 	}
-	e := &Error{File: name, Msg: err.Error()}
+	e := &Error{File: name, Msg: err.Error(), Kind: ErrInvalid}
 	if off >= 0 {
 		before := data[:min(int(off), len(data))]
 		e.Line = bytes.Count(before, []byte("\n")) + 1

@@ -2,16 +2,13 @@ package vpc
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"slices"
 	"strings"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+	"vpcflow/internal/yamlerr"
 )
 
 // maxErrors bounds how many problems one Load reports.
@@ -42,76 +39,22 @@ func Load(data []byte, name string) (t *Topology, err error) {
 }
 
 // DecodeDocument decodes YAML into a Document without building it.
-func DecodeDocument(data []byte, name string) (doc *Document, err error) {
-	// The YAML library is third-party code; a panic on hostile input must
-	// still become an error, never crash the caller.
-	defer func() {
-		if r := recover(); r != nil {
-			doc, err = nil, &Error{File: name, Msg: fmt.Sprintf("malformed YAML: %v", r)}
-		}
-	}()
-	doc = &Document{}
-	if err := yaml.UnmarshalWithOptions(data, doc, yaml.Strict()); err != nil {
-		return nil, yamlError(name, err)
+func DecodeDocument(data []byte, name string) (*Document, error) {
+	doc := &Document{}
+	if err := yamlerr.Decode(data, name, doc, ErrInvalid); err != nil {
+		return nil, err
 	}
 	return doc, nil
 }
 
-func yamlError(name string, err error) error {
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		e := &Error{File: name, Msg: ye.GetMessage()}
-		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
-			e.Line, e.Column = tk.Position.Line, tk.Position.Column
-		}
-		return Errors{e}
-	}
-	return Errors{{File: name, Msg: firstLine(err.Error())}}
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
-}
-
-// positionErrors resolves the YAML path of each error to a line and column.
+// positionErrors resolves the YAML path of each error to a line and column
+// and keeps the first maxErrors.
 func positionErrors(data []byte, name string, errs Errors) error {
-	file, perr := parser.ParseBytes(data, 0)
-	for _, e := range errs {
-		e.File = name
-		if perr != nil || e.Path == "" {
-			continue
-		}
-		e.Line, e.Column = locate(file, e.Path)
-	}
-	slices.SortStableFunc(errs, func(a, b *Error) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
-	})
+	errs = yamlerr.Position(data, name, ErrInvalid, errs)
 	if len(errs) > maxErrors {
 		errs = errs[:maxErrors]
 	}
 	return errs
-}
-
-// locate finds the line and column of a YAML path, falling back to the
-// nearest existing parent (a missing key is reported where its mapping is),
-// and to 1:1 for the document itself.
-func locate(file *ast.File, path string) (int, int) {
-	for path != "" && path != "$" {
-		if p, err := yaml.PathString(path); err == nil {
-			if node, err := p.FilterFile(file); err == nil && node != nil {
-				if tk := node.GetToken(); tk != nil && tk.Position != nil {
-					return tk.Position.Line, tk.Position.Column
-				}
-			}
-		}
-		i := strings.LastIndexAny(path, ".[")
-		if i < 0 {
-			break
-		}
-		path = path[:i]
-	}
-	return 1, 1
 }
 
 // builder converts a Document into a Topology, collecting errors by path.
@@ -121,7 +64,7 @@ type builder struct {
 }
 
 func (b *builder) errf(path, format string, args ...any) {
-	b.errs = append(b.errs, &Error{Path: path, Msg: fmt.Sprintf(format, args...)})
+	b.errs = append(b.errs, &Error{Path: path, Msg: fmt.Sprintf(format, args...), Kind: ErrInvalid})
 }
 
 func (b *builder) prefix(path, s string, required bool) netip.Prefix {
@@ -502,13 +445,13 @@ func icmpField(v *int) int16 {
 }
 
 func (b *builder) protoPorts(path string, proto, ports Scalar, icmpType, icmpCode *int) (int16, PortRange, int16, int16) {
-	pr, err := parseProtocol(string(proto))
+	pr, err := ParseProtocol(string(proto))
 	if err != nil {
 		b.errf(path+".protocol", "%v", err)
 	}
 	r := AllPorts
 	if pr == ProtoTCP || pr == ProtoUDP {
-		if r, err = parsePorts(string(ports)); err != nil {
+		if r, err = ParsePorts(string(ports)); err != nil {
 			b.errf(path+".ports", "%v", err)
 		}
 	} else if ports != "" && ports != "all" {

@@ -150,25 +150,25 @@ func TestBadTopologies(t *testing.T) {
 
 func TestParsePortsAndProtocols(t *testing.T) {
 	for in, want := range map[string]PortRange{"": AllPorts, "443": {443, 443}, "1024-65535": {1024, 65535}, "all": AllPorts} {
-		got, err := parsePorts(in)
+		got, err := ParsePorts(in)
 		if err != nil || got != want {
-			t.Errorf("parsePorts(%q) = %v, %v; want %v", in, got, err, want)
+			t.Errorf("ParsePorts(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"x", "70000", "10-5", "1-2-3", "-"} {
-		if _, err := parsePorts(in); err == nil {
-			t.Errorf("parsePorts(%q) succeeded", in)
+		if _, err := ParsePorts(in); err == nil {
+			t.Errorf("ParsePorts(%q) succeeded", in)
 		}
 	}
 	for in, want := range map[string]int16{"tcp": 6, "UDP": 17, "icmp": 1, "icmpv6": 58, "all": -1, "-1": -1, "50": 50} {
-		got, err := parseProtocol(in)
+		got, err := ParseProtocol(in)
 		if err != nil || got != want {
-			t.Errorf("parseProtocol(%q) = %v, %v; want %v", in, got, err, want)
+			t.Errorf("ParseProtocol(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "gre", "256", "-2"} {
-		if _, err := parseProtocol(in); err == nil {
-			t.Errorf("parseProtocol(%q) succeeded", in)
+		if _, err := ParseProtocol(in); err == nil {
+			t.Errorf("ParseProtocol(%q) succeeded", in)
 		}
 	}
 }
