@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"vpcflow/internal/vpc"
+	"vpcflow/internal/yamlerr"
 )
 
 // Scenario is a validated scenario bound to a topology.
@@ -145,7 +146,7 @@ func Compile(doc *Document, topo *vpc.Topology, data []byte, name string) (*Scen
 	c := &compiler{topo: topo}
 	s := c.compile(doc)
 	if len(c.errs) > 0 {
-		return nil, positionErrors(data, name, c.errs)
+		return nil, yamlerr.Position(data, name, ErrInvalid, c.errs)
 	}
 	s.inside = func(a netip.Addr) bool { return topo.VPCOf(a) != nil }
 	return s, nil
@@ -158,7 +159,7 @@ type compiler struct {
 }
 
 func (c *compiler) errf(path, format string, args ...any) {
-	c.errs = append(c.errs, &Error{Path: path, Msg: fmt.Sprintf(format, args...)})
+	c.errs = append(c.errs, &Error{Path: path, Msg: fmt.Sprintf(format, args...), Kind: ErrInvalid})
 }
 
 func (c *compiler) compile(doc *Document) *Scenario {

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"time"
+
+	"vpcflow/internal/vpc"
 )
 
 // Options tune a run.
@@ -192,19 +194,8 @@ func (e *Engine) send(ws *WorkloadStats, p Packet) (Delivery, bool) {
 	return d, d.Delivered
 }
 
-func protoName(p uint8) string {
-	switch p {
-	case ProtoTCP:
-		return "tcp"
-	case ProtoUDP:
-		return "udp"
-	case ProtoICMP:
-		return "icmp"
-	case ProtoICMPv6:
-		return "icmpv6"
-	}
-	return fmt.Sprint(p)
-}
+// protoName renders a packet's protocol as rules spell it.
+func protoName(p uint8) string { return vpc.ProtocolName(int16(p)) }
 
 // actor is anything scheduled on the clock: a workload's spawner or one
 // conversation.

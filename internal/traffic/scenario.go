@@ -1,19 +1,14 @@
 package traffic
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/parser"
-
 	"vpcflow/internal/vpc"
+	"vpcflow/internal/yamlerr"
 )
 
 // ErrInvalid marks a scenario that failed to parse or validate.
@@ -103,76 +98,16 @@ type IncidentDoc struct {
 }
 
 // Scalar is a YAML scalar kept as text ("443", 443 and "1024-65535" all
-// decode).
-type Scalar string
+// decode), as in topology files.
+type Scalar = vpc.Scalar
 
-// UnmarshalYAML implements yaml.BytesUnmarshaler.
-func (s *Scalar) UnmarshalYAML(b []byte) error {
-	var v any
-	if err := yaml.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	switch x := v.(type) {
-	case nil:
-		*s = ""
-	case string:
-		*s = Scalar(x)
-	case int, int64, uint64, float64, bool:
-		*s = Scalar(fmt.Sprint(x))
-	default:
-		return fmt.Errorf("expected a scalar, got %T", v)
-	}
-	return nil
-}
-
-// Error is one problem in a scenario file, with its position.
-type Error struct {
-	File         string
-	Line, Column int
-	Path         string
-	Msg          string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		b.WriteByte(':')
-	}
-	if e.Line > 0 {
-		fmt.Fprintf(&b, "%d:%d: ", e.Line, e.Column)
-	} else if e.File != "" {
-		b.WriteByte(' ')
-	}
-	if e.Path != "" && e.Line == 0 {
-		b.WriteString(e.Path + ": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
-
-// Is makes errors.Is(err, ErrInvalid) true.
-func (e *Error) Is(target error) bool { return target == ErrInvalid }
+// Error is one problem in a scenario file, with its position (see
+// yamlerr.Error); errors.Is(err, ErrInvalid) holds for every one this
+// package makes.
+type Error = yamlerr.Error
 
 // Errors is a list of problems sorted by position.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	s := make([]string, len(es))
-	for i, e := range es {
-		s[i] = e.Error()
-	}
-	return strings.Join(s, "\n")
-}
-
-// Unwrap exposes each error to errors.Is and errors.As.
-func (es Errors) Unwrap() []error {
-	out := make([]error, len(es))
-	for i, e := range es {
-		out[i] = e
-	}
-	return out
-}
+type Errors = yamlerr.Errors
 
 // ReadDocument reads and strictly decodes a scenario file.
 func ReadDocument(path string) (*Document, []byte, error) {
@@ -186,25 +121,10 @@ func ReadDocument(path string) (*Document, []byte, error) {
 
 // DecodeDocument decodes YAML strictly: unknown keys are errors with their
 // line and column.
-func DecodeDocument(data []byte, name string) (doc *Document, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			doc, err = nil, Errors{{File: name, Msg: fmt.Sprintf("malformed YAML: %v", r)}}
-		}
-	}()
-	doc = &Document{}
-	if err := yaml.UnmarshalWithOptions(data, doc, yaml.Strict()); err != nil {
-		var ye yaml.Error
-		e := &Error{File: name, Msg: err.Error()}
-		if errors.As(err, &ye) {
-			e.Msg = ye.GetMessage()
-			if tk := ye.GetToken(); tk != nil && tk.Position != nil {
-				e.Line, e.Column = tk.Position.Line, tk.Position.Column
-			}
-		} else {
-			e.Msg, _, _ = strings.Cut(e.Msg, "\n")
-		}
-		return nil, Errors{e}
+func DecodeDocument(data []byte, name string) (*Document, error) {
+	doc := &Document{}
+	if err := yamlerr.Decode(data, name, doc, ErrInvalid); err != nil {
+		return nil, err
 	}
 	return doc, nil
 }
@@ -216,32 +136,6 @@ func (d *Document) TopologyPath(scenarioPath string) string {
 		return d.Topology
 	}
 	return filepath.Join(filepath.Dir(scenarioPath), d.Topology)
-}
-
-// positionErrors resolves YAML paths to lines and columns.
-func positionErrors(data []byte, name string, errs Errors) Errors {
-	file, perr := parser.ParseBytes(data, 0)
-	for _, e := range errs {
-		e.File = name
-		if perr != nil || e.Path == "" {
-			continue
-		}
-		p, err := yaml.PathString(e.Path)
-		if err != nil {
-			continue
-		}
-		node, err := p.FilterFile(file)
-		if err != nil || node == nil {
-			continue
-		}
-		if tk := node.GetToken(); tk != nil && tk.Position != nil {
-			e.Line, e.Column = tk.Position.Line, tk.Position.Column
-		}
-	}
-	slices.SortStableFunc(errs, func(a, b *Error) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
-	})
-	return errs
 }
 
 // parseOffset parses a duration such as 90m or 2h30m; "" gives def.
@@ -271,7 +165,7 @@ func Load(data []byte, name string, def *vpc.Topology) (*Scenario, *vpc.Topology
 		}
 	}
 	if topo == nil {
-		return nil, nil, Errors{{File: name, Msg: "no topology: set topology: to a topology file"}}
+		return nil, nil, Errors{{File: name, Msg: "no topology: set topology: to a topology file", Kind: ErrInvalid}}
 	}
 	sc, err := Compile(doc, topo, data, name)
 	if err != nil {
