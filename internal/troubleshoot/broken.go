@@ -51,7 +51,7 @@ func ParseExpectation(s string) (Expectation, error) {
 	}
 	rest, proto, hasProto := strings.Cut(strings.TrimSpace(rest), "/")
 	if hasProto {
-		p, err := parseProto(proto)
+		p, err := vpc.ParseProtocol(proto)
 		if err != nil || p < 0 {
 			return x, fmt.Errorf("expected flow %q: protocol %q: want tcp, udp, icmp or a number", s, proto)
 		}

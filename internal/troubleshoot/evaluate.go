@@ -65,19 +65,8 @@ func (p packet) reverse() packet {
 	return q
 }
 
-func protoName(p uint8) string {
-	switch p {
-	case 1:
-		return "icmp"
-	case 6:
-		return "tcp"
-	case 17:
-		return "udp"
-	case 58:
-		return "icmpv6"
-	}
-	return fmt.Sprint(p)
-}
+// protoName renders a packet's protocol as rules spell it.
+func protoName(p uint8) string { return vpc.ProtocolName(int16(p)) }
 
 func (p packet) service() string {
 	if p.proto == 6 || p.proto == 17 {

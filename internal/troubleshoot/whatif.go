@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -143,43 +142,6 @@ func (p *Patch) Apply(t *vpc.Topology) error {
 	return nil
 }
 
-func parseProto(s string) (int16, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "all", "-1", "any", "*":
-		return vpc.AnyProtocol, nil
-	case "tcp":
-		return vpc.ProtoTCP, nil
-	case "udp":
-		return vpc.ProtoUDP, nil
-	case "icmp":
-		return vpc.ProtoICMP, nil
-	case "icmpv6", "icmp6":
-		return vpc.ProtoICMPv6, nil
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n < 0 || n > 255 {
-		return 0, fmt.Errorf("invalid protocol %q: expected tcp, udp, icmp, icmpv6, all or 0-255", s)
-	}
-	return int16(n), nil
-}
-
-func parsePortRange(s string) (vpc.PortRange, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || s == "all" || s == "-1" {
-		return vpc.AllPorts, nil
-	}
-	lo, hi, found := strings.Cut(s, "-")
-	a, err := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
-	b := a
-	if err == nil && found {
-		b, err = strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
-	}
-	if err != nil || a > b {
-		return vpc.PortRange{}, fmt.Errorf("invalid port range %q: expected N or N-M with ports 0-65535", s)
-	}
-	return vpc.PortRange{From: uint16(a), To: uint16(b)}, nil
-}
-
 func icmpValue(v *int) int16 {
 	if v == nil {
 		return -1
@@ -188,13 +150,13 @@ func icmpValue(v *int) int16 {
 }
 
 func protoPorts(proto, ports vpc.Scalar) (int16, vpc.PortRange, error) {
-	p, err := parseProto(string(proto))
+	p, err := vpc.ParseProtocol(string(proto))
 	if err != nil {
 		return 0, vpc.PortRange{}, err
 	}
 	pr := vpc.AllPorts
 	if p == vpc.ProtoTCP || p == vpc.ProtoUDP {
-		if pr, err = parsePortRange(string(ports)); err != nil {
+		if pr, err = vpc.ParsePorts(string(ports)); err != nil {
 			return 0, vpc.PortRange{}, err
 		}
 	}
