@@ -966,24 +966,19 @@ func parsePermissions(p Params) ([]vpc.SGRule, error) {
 	return rules, nil
 }
 
+// parseAPIProtocol parses IpProtocol / Protocol: the spellings of
+// vpc.ParseProtocol but for the rule-file aliases (any, *, icmp6) and
+// padding, which the EC2 API does not accept.
 func parseAPIProtocol(s string) (int16, error) {
+	p, err := vpc.ParseProtocol(s)
 	switch strings.ToLower(s) {
-	case "-1", "all":
-		return vpc.AnyProtocol, nil
-	case "tcp":
-		return vpc.ProtoTCP, nil
-	case "udp":
-		return vpc.ProtoUDP, nil
-	case "icmp":
-		return vpc.ProtoICMP, nil
-	case "icmpv6":
-		return vpc.ProtoICMPv6, nil
+	case "any", "*", "icmp6":
+		err = errors.New("not an EC2 API spelling")
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > 255 {
+	if err != nil || strings.TrimSpace(s) != s {
 		return 0, errInvalidParameter(fmt.Sprintf("Invalid value '%s' for IP protocol. Unknown protocol.", s))
 	}
-	return int16(n), nil
+	return p, nil
 }
 
 func (a *VPCActions) changeSecurityGroup(t *vpc.Topology, rid string, visible bool, action string, p Params) (any, error) {

@@ -136,3 +136,18 @@ func TestVPCMutations(t *testing.T) {
 		t.Errorf("Changed called %d times, want 5", *changes)
 	}
 }
+
+// TestAPIProtocolSpellings pins what IpProtocol accepts: vpc.ParseProtocol
+// less the rule-file aliases and padding.
+func TestAPIProtocolSpellings(t *testing.T) {
+	for in, want := range map[string]int16{"tcp": 6, "TCP": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "-1": -1, "all": -1, "47": 47, "0": 0, "255": 255} {
+		if got, err := parseAPIProtocol(in); err != nil || got != want {
+			t.Errorf("parseAPIProtocol(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "any", "*", "icmp6", " tcp", "6 ", "256", "-2", "gre"} {
+		if _, err := parseAPIProtocol(in); err == nil || !strings.Contains(err.Error(), "InvalidParameterValue") {
+			t.Errorf("parseAPIProtocol(%q) = %v, want InvalidParameterValue", in, err)
+		}
+	}
+}
