@@ -397,22 +397,14 @@ func parseEndpoint(flag, s string) (netip.Addr, uint16, error) {
 	return a.Unmap(), 0, nil
 }
 
+// parseProto parses --proto: a packet has one protocol, so "all" and its
+// aliases are refused.
 func parseProto(s string) (uint8, error) {
-	switch strings.ToLower(s) {
-	case "tcp":
-		return vpc.ProtoTCP, nil
-	case "udp":
-		return vpc.ProtoUDP, nil
-	case "icmp":
-		return vpc.ProtoICMP, nil
-	case "icmpv6", "icmp6":
-		return vpc.ProtoICMPv6, nil
-	}
-	n, err := strconv.ParseUint(s, 10, 8)
-	if err != nil {
+	p, err := vpc.ParseProtocol(s)
+	if err != nil || p == vpc.AnyProtocol {
 		return 0, fmt.Errorf("--proto %q: expected tcp, udp, icmp, icmpv6 or a number 0-255", s)
 	}
-	return uint8(n), nil
+	return uint8(p), nil
 }
 
 func parseTCPFlags(s string) (uint8, error) {

@@ -106,3 +106,16 @@ func TestVPCExplain(t *testing.T) {
 		t.Error("bad --src accepted")
 	}
 }
+
+func TestParseProto(t *testing.T) {
+	for in, want := range map[string]uint8{"tcp": 6, "UDP": 17, "icmp": 1, "icmpv6": 58, "icmp6": 58, "47": 47, "0": 0} {
+		if got, err := parseProto(in); err != nil || got != want {
+			t.Errorf("parseProto(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "all", "-1", "any", "256", "gre"} {
+		if _, err := parseProto(in); err == nil {
+			t.Errorf("parseProto(%q) accepted", in)
+		}
+	}
+}
