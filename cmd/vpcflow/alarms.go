@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -67,6 +69,15 @@ are delivered to the topics' subscribers only with --notify.`,
 				return err
 			}
 			defer closeFn()
+			// A filter whose log group is not in the store (a typo, or
+			// another flow log's group) would silently count nothing.
+			for i := range cfg.MetricFilters {
+				f := &cfg.MetricFilters[i]
+				if groups != nil && !slices.ContainsFunc(groups, f.AppliesTo) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: metric filter %s: no log group in the store matches %q (groups: %s)\n",
+						f.FilterName, f.LogGroupName, strings.Join(groups, ", "))
+				}
+			}
 			trs, err := eng.EvaluateStored(cmd.Context(), src, logstore.Query{LogGroups: groups})
 			if err != nil {
 				return err

@@ -59,6 +59,10 @@ type MetricFilter struct {
 	MetricTransformations []MetricTransformation `yaml:"metricTransformations"`
 }
 
+// AppliesTo reports whether the filter applies to events of log group
+// group ("" for events without a group, such as S3 objects: always).
+func (f *MetricFilter) AppliesTo(group string) bool { return groupMatches(f.LogGroupName, group) }
+
 // MetricTransformation says what a match publishes.
 type MetricTransformation struct {
 	MetricNamespace string `yaml:"metricNamespace"`
