@@ -185,7 +185,9 @@ func naclEntryDoc(e NACLEntry) NACLEntryDoc {
 	return d
 }
 
-// YAML renders the document as YAML that Load accepts.
+// YAML renders the document as YAML that Load accepts and that decodes to
+// the same document. Multi-line strings are double-quoted: the YAML
+// library drops trailing spaces of a literal block's lines when reading.
 func (doc *Document) YAML() ([]byte, error) {
-	return yaml.MarshalWithOptions(doc, yaml.IndentSequence(true), yaml.UseLiteralStyleIfMultiline(true))
+	return yaml.MarshalWithOptions(doc, yaml.IndentSequence(true))
 }

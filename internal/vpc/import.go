@@ -201,7 +201,7 @@ func Import(names []string, inputs map[string][]byte) (*Document, []string, erro
 		all.VpcEndpoints = append(all.VpcEndpoints, d.VpcEndpoints...)
 	}
 	if len(all.Vpcs) == 0 {
-		return nil, nil, errors.New("import: no VPCs found (include the output of aws ec2 describe-vpcs)")
+		return nil, nil, Errors{{Msg: "import: no VPCs found (include the output of aws ec2 describe-vpcs)", Kind: ErrInvalid}}
 	}
 	im := &importer{d: &all, doc: &Document{}}
 	im.run()
