@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -118,6 +119,17 @@ func runQueryInsights(cmd *cobra.Command, o queryInsightsOptions, query string) 
 		return fmt.Errorf("open log store: %w", err)
 	}
 	defer st.Close()
+	// As StartQuery, a log group that does not exist is an error, not an
+	// empty result.
+	var have []string
+	for _, g := range st.LogGroups() {
+		have = append(have, g.Name)
+	}
+	for _, g := range o.groups {
+		if !slices.Contains(have, g) {
+			return fmt.Errorf("log group %s does not exist in %s (groups: %s)", g, dir, strings.Join(have, ", "))
+		}
+	}
 	res, err := insights.Run(cmd.Context(), st, q, opt)
 	if err != nil {
 		return queryError(err, query)

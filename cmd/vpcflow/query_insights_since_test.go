@@ -57,4 +57,11 @@ func TestQueryInsightsSinceAndGroups(t *testing.T) {
 	if err := cmd.ExecuteContext(t.Context()); err == nil || !strings.Contains(err.Error(), "either --since or --start/--end") {
 		t.Errorf("--since with --start: %v", err)
 	}
+	cmd = newQueryInsightsCmd()
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetArgs([]string{"--data", data, "--log-group", "/a", "--log-group", "/nope", "limit 1"})
+	if err := cmd.ExecuteContext(t.Context()); err == nil || !strings.Contains(err.Error(), "log group /nope does not exist") || !strings.Contains(err.Error(), "(groups: /a, /b, /c)") {
+		t.Errorf("unknown group: %v", err)
+	}
 }
