@@ -203,6 +203,13 @@ func TestAcceptButBrokenIncidents(t *testing.T) {
 			topology: true,
 		},
 		{
+			name:     "asymmetric return path from flow logs alone (the NAT interface carries only responses)",
+			run:      func(s *sim) { s.tcp("203.0.113.60", "198.51.100.30", "10.0.10.30", 40013, 443, answer) },
+			kind:     KindAsymmetric,
+			eni:      "eni-00000000000000na1",
+			topology: false,
+		},
+		{
 			name:     "missing route (no records at all)",
 			run:      func(s *sim) { s.tcp("10.0.30.5", "203.0.113.70", "203.0.113.70", 40014, 443, answer) },
 			expect:   []string{"10.0.30.5->203.0.113.70:443/tcp"},
