@@ -4,6 +4,7 @@
 package yamlerr
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -81,7 +82,7 @@ func Decode(data []byte, name string, v any, kind error) (err error) {
 			err = Errors{{File: name, Msg: fmt.Sprintf("malformed YAML: %v", r), Kind: kind}}
 		}
 	}()
-	if err := yaml.UnmarshalWithOptions(data, v, yaml.Strict()); err != nil {
+	if err := yaml.UnmarshalWithOptions(crlf(data), v, yaml.Strict()); err != nil {
 		e := &Error{File: name, Kind: kind}
 		var ye yaml.Error
 		if errors.As(err, &ye) {
@@ -103,7 +104,7 @@ func Decode(data []byte, name string, v any, kind error) (err error) {
 // reported where its nearest existing parent is, the document itself at
 // 1:1.
 func Position(data []byte, name string, kind error, errs Errors) Errors {
-	file, perr := parseFile(data)
+	file, perr := parseFile(crlf(data))
 	for _, e := range errs {
 		e.File = name
 		if e.Kind == nil {
@@ -117,6 +118,16 @@ func Position(data []byte, name string, kind error, errs Errors) Errors {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
 	return errs
+}
+
+// crlf turns CRLF line breaks into LF, which YAML reads the same: the
+// library counts a comment's CRLF as two lines, so every later position
+// would be off.
+func crlf(data []byte) []byte {
+	if !bytes.Contains(data, []byte("\r\n")) {
+		return data
+	}
+	return bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
 }
 
 func parseFile(data []byte) (f *ast.File, err error) {

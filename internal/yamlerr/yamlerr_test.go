@@ -84,8 +84,23 @@ func FuzzPosition(f *testing.F) {
 		if !errors.Is(e, errTest) || e.File != "f.yaml" {
 			t.Fatalf("kind or file not set: %#v", e)
 		}
-		if lines := bytes.Count(data, []byte("\n")) + 1; e.Line < 0 || e.Line > lines || (e.Line > 0) != (e.Column > 0) {
+		// YAML breaks lines at \n, \r\n and a lone \r.
+		if lines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) - bytes.Count(data, []byte("\r\n")) + 1; e.Line < 0 || e.Line > lines || (e.Line > 0) != (e.Column > 0) {
 			t.Fatalf("position %d:%d outside a %d-line document", e.Line, e.Column, lines)
 		}
 	})
+}
+
+// TestCRLFComments: a comment ending in CRLF does not shift later lines.
+func TestCRLFComments(t *testing.T) {
+	data := []byte("# one\r\n# two\r\nname: a\r\nnope: 1\r\n")
+	var d doc
+	err := Decode(data, "f.yaml", &d, errTest)
+	if err == nil || err.Error() != `f.yaml:4:1: unknown field "nope"` {
+		t.Errorf("Decode: %v", err)
+	}
+	es := Position(data, "f.yaml", errTest, Errors{{Path: "$.name", Msg: "m"}})
+	if es[0].Line != 3 || es[0].Column != 7 {
+		t.Errorf("Position: %v", es[0])
+	}
 }
