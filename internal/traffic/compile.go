@@ -121,7 +121,11 @@ func randomHost(p netip.Prefix, r *rand.Rand) netip.Addr {
 	if !a.Is4() {
 		b := a.As16()
 		for i := p.Bits() / 8; i < 16; i++ {
-			b[i] |= byte(r.Uint32())
+			host := byte(0xff)
+			if i == p.Bits()/8 {
+				host >>= p.Bits() % 8 // keep the prefix's bits of a split byte
+			}
+			b[i] |= byte(r.Uint32()) & host
 		}
 		return netip.AddrFrom16(b)
 	}
