@@ -19,6 +19,7 @@ import (
 func newDiagnoseCmd() *cobra.Command {
 	var (
 		data, topoFile, eni, since, until, output string
+		format                                    string
 		expect                                    []string
 	)
 	cmd := &cobra.Command{
@@ -40,11 +41,16 @@ under --data and reports:
 
 --output annotated prints the records with two sidecar fields appended,
 vpcflow-decision-layer and vpcflow-decision-rule (never part of the AWS
-default format).`,
+default format). --format chooses the fields and their order, the two
+sidecar fields as opt-in tokens, for example
+  --format '${interface-id} ${srcaddr} ${dstaddr} ${dstport} ${action} ${vpcflow-decision-layer} ${vpcflow-decision-rule}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if data == "" {
 				return fmt.Errorf("--data is required")
+			}
+			if format != "" && output != "annotated" {
+				return fmt.Errorf("--format applies to --output annotated only")
 			}
 			d, err := troubleshoot.ReadDir(data)
 			if err != nil {
@@ -78,8 +84,15 @@ default format).`,
 				rep := troubleshoot.Diagnose(d.Records, opts)
 				return rep.WriteJSON(out)
 			case "annotated":
-				return writeAnnotated(out, d, opts)
+				af := troubleshoot.AppendDecision(d.Format)
+				if format != "" {
+					if af, err = troubleshoot.ParseAnnotatedFormat(format); err != nil {
+						return fmt.Errorf("--format: %w", err)
+					}
+				}
+				return writeAnnotated(out, d, af, opts)
 			}
+
 			return fmt.Errorf("--output %q: want text, json or annotated", output)
 		},
 	}
@@ -90,11 +103,12 @@ default format).`,
 	f.StringVar(&since, "since", "", "only records ending at or after this time (RFC 3339, Unix seconds, or a duration back from the latest record)")
 	f.StringVar(&until, "until", "", "only records starting before this time")
 	f.StringVarP(&output, "output", "o", "text", "text, json or annotated")
+	f.StringVar(&format, "format", "", "with --output annotated: the fields to print, ${field} tokens including ${vpcflow-decision-layer} and ${vpcflow-decision-rule} (default: the records' format and both)")
 	f.StringArrayVar(&expect, "expect", nil, "a flow that should be in the logs: SRC->DST[:PORT][/PROTO] (repeatable)")
 	return cmd
 }
 
-func writeAnnotated(w io.Writer, d *troubleshoot.Data, opts troubleshoot.Options) error {
+func writeAnnotated(w io.Writer, d *troubleshoot.Data, af troubleshoot.AnnotatedFormat, opts troubleshoot.Options) error {
 	recs := d.Records
 	if opts.Interface != "" || !opts.Since.IsZero() || !opts.Until.IsZero() {
 		var kept []flow.Record
@@ -113,7 +127,7 @@ func writeAnnotated(w io.Writer, d *troubleshoot.Data, opts troubleshoot.Options
 		}
 		recs = kept
 	}
-	return troubleshoot.WriteAnnotated(w, d.Format, recs, troubleshoot.Annotate(recs, opts.Topology))
+	return troubleshoot.WriteAnnotatedFormat(w, af, recs, troubleshoot.Annotate(recs, opts.Topology))
 }
 
 // parseWhen parses an RFC 3339 time, Unix seconds, or a duration counted

@@ -78,6 +78,21 @@ func TestDiagnoseCommand(t *testing.T) {
 	if !strings.Contains(out, "vpcflow-decision-layer vpcflow-decision-rule\n") || !strings.Contains(out, " sg sg-000000000000000db/ingress/no-rule\n") {
 		t.Errorf("annotated output:\n%s", out)
 	}
+	// The sidecar fields as opt-in tokens of a chosen format.
+	out, err = runCLI(t, "diagnose", "--data", fixtureData, "--topology", fixtureTopo, "-o", "annotated",
+		"--format", "${interface-id} ${dstport} ${action} ${vpcflow-decision-layer} ${vpcflow-decision-rule}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "interface-id dstport action vpcflow-decision-layer vpcflow-decision-rule\n") ||
+		!strings.Contains(out, "\neni-00000000000000db1 3306 REJECT sg sg-000000000000000db/ingress/no-rule\n") {
+		t.Errorf("annotated output with --format:\n%.2000s", out)
+	}
+	for _, bad := range [][]string{{"-o", "annotated", "--format", "${nope}"}, {"--format", "${srcaddr}"}} {
+		if _, err := runCLI(t, append([]string{"diagnose", "--data", fixtureData}, bad...)...); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
 	// Expectations.
 	out, err = runCLI(t, "diagnose", "--data", fixtureData, "--topology", fixtureTopo, "--expect", "10.0.30.5->203.0.113.70:443/tcp")
 	if err != nil {

@@ -1,6 +1,7 @@
 package troubleshoot
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,7 +12,8 @@ import (
 
 // Sidecar field names for the deciding layer and rule of each record. They
 // are vpcflow extras: never part of the default format, and written only by
-// `vpcflow diagnose --output annotated`, after the AWS fields.
+// `vpcflow diagnose --output annotated`, after the AWS fields or where an
+// annotated format (ParseAnnotatedFormat) puts their ${…} tokens.
 const (
 	FieldDecisionLayer = "vpcflow-decision-layer"
 	FieldDecisionRule  = "vpcflow-decision-rule"
@@ -124,22 +126,104 @@ func Annotate(records []flow.Record, t *vpc.Topology) []Annotation {
 	return out
 }
 
+// AnnotatedFormat is an output format for annotated records: ${field}
+// tokens of the flow log fields and, opt-in, the two vpcflow tokens
+// ${vpcflow-decision-layer} and ${vpcflow-decision-rule}, in any order.
+// Only this parser knows the vpcflow tokens: flow.ParseFormat (and so
+// CreateFlowLogs) rejects them, as AWS does.
+type AnnotatedFormat struct {
+	tokens []annToken
+}
+
+type annToken struct {
+	name  string
+	field flow.Format // one field; zero for a vpcflow token
+	rule  bool        // the vpcflow token is the rule (else the layer)
+}
+
+// AppendDecision returns f with both vpcflow tokens appended: the default
+// annotated output.
+func AppendDecision(f flow.Format) AnnotatedFormat {
+	var af AnnotatedFormat
+	for _, id := range f.Fields() {
+		one := flow.MustFormat(id)
+		af.tokens = append(af.tokens, annToken{name: one.Header(), field: one})
+	}
+	af.tokens = append(af.tokens, annToken{name: FieldDecisionLayer}, annToken{name: FieldDecisionRule, rule: true})
+	return af
+}
+
+// ParseAnnotatedFormat parses "${field} ${field} …" where a field is a flow
+// log field or one of the two vpcflow tokens. Errors name the offset.
+func ParseAnnotatedFormat(s string) (AnnotatedFormat, error) {
+	var af AnnotatedFormat
+	seen := map[string]bool{}
+	off := 0
+	for _, tok := range strings.Split(s, " ") {
+		name, ok := strings.CutPrefix(tok, "${")
+		if ok {
+			name, ok = strings.CutSuffix(name, "}")
+		}
+		if !ok || name == "" {
+			return af, &flow.FormatError{Offset: off, Field: tok, Msg: "expected ${field} separated by single spaces"}
+		}
+		if seen[name] {
+			return af, &flow.FormatError{Offset: off, Field: name, Msg: "duplicate field"}
+		}
+		seen[name] = true
+		switch name {
+		case FieldDecisionLayer, FieldDecisionRule:
+			af.tokens = append(af.tokens, annToken{name: name, rule: name == FieldDecisionRule})
+		default:
+			one, err := flow.ParseFormat(tok)
+			if err != nil {
+				if fe, isFE := errors.AsType[*flow.FormatError](err); isFE {
+					fe.Offset += off
+				}
+				return af, err
+			}
+			af.tokens = append(af.tokens, annToken{name: name, field: one})
+		}
+		off += len(tok) + 1
+	}
+	return af, nil
+}
+
 // WriteAnnotated writes records in format f with the two sidecar fields
 // appended, after a header line naming every field.
 func WriteAnnotated(w io.Writer, f flow.Format, records []flow.Record, anns []Annotation) error {
+	return WriteAnnotatedFormat(w, AppendDecision(f), records, anns)
+}
+
+// WriteAnnotatedFormat writes records in an annotated format, after a
+// header line naming every field.
+func WriteAnnotatedFormat(w io.Writer, af AnnotatedFormat, records []flow.Record, anns []Annotation) error {
 	p := &errWriter{w: w}
-	p.printf("%s %s %s\n", f.Header(), FieldDecisionLayer, FieldDecisionRule)
+	names := make([]string, len(af.tokens))
+	for i, t := range af.tokens {
+		names[i] = t.name
+	}
+	p.printf("%s\n", strings.Join(names, " "))
 	var buf []byte
 	for i := range records {
-		buf = flow.AppendText(buf[:0], f, &records[i])
 		ann := noAnnotation
 		if i < len(anns) {
 			ann = anns[i]
 		}
-		buf = append(buf, ' ')
-		buf = append(buf, ann.Layer...)
-		buf = append(buf, ' ')
-		buf = append(buf, ann.Rule...)
+		buf = buf[:0]
+		for j, t := range af.tokens {
+			if j > 0 {
+				buf = append(buf, ' ')
+			}
+			switch {
+			case !t.field.IsZero():
+				buf = flow.AppendText(buf, t.field, &records[i])
+			case t.rule:
+				buf = append(buf, ann.Rule...)
+			default:
+				buf = append(buf, ann.Layer...)
+			}
+		}
 		buf = append(buf, '\n')
 		if p.err == nil {
 			_, p.err = w.Write(buf)

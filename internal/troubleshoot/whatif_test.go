@@ -227,3 +227,38 @@ func TestWiden(t *testing.T) {
 		})
 	}
 }
+
+// The two vpcflow fields are opt-in tokens of an annotated format, placed
+// anywhere; flow.ParseFormat (CreateFlowLogs) still rejects them.
+func TestAnnotatedFormat(t *testing.T) {
+	s := newSim(t, flow.DefaultFormat)
+	s.ping("203.0.113.12", "198.51.100.20", "10.0.0.10", 1)
+	recs := s.records()
+	af, err := ParseAnnotatedFormat("${vpcflow-decision-rule} ${srcaddr} ${action} ${version} ${vpcflow-decision-layer}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteAnnotatedFormat(&buf, af, recs, Annotate(recs, s.topo)); err != nil {
+		t.Fatal(err)
+	}
+	want := "vpcflow-decision-rule srcaddr action version vpcflow-decision-layer\n" +
+		"- 203.0.113.12 ACCEPT 2 -\n" +
+		"acl-0000000000000pub/egress/* 10.0.0.10 REJECT 2 nacl\n"
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+	for _, tc := range []struct{ format, err string }{
+		{"${srcaddr}  ${action}", "log format: offset 11: expected ${field} separated by single spaces"},
+		{"${srcaddr} ${nope}", `log format: offset 11: unknown field: "nope"`},
+		{"${vpcflow-decision-rule} ${vpcflow-decision-rule}", `log format: offset 25: duplicate field: "vpcflow-decision-rule"`},
+		{"", "log format: offset 0: expected ${field} separated by single spaces"},
+	} {
+		if _, err := ParseAnnotatedFormat(tc.format); err == nil || err.Error() != tc.err {
+			t.Errorf("ParseAnnotatedFormat(%q) = %v, want %s", tc.format, err, tc.err)
+		}
+	}
+	if _, err := flow.ParseFormat("${srcaddr} ${vpcflow-decision-layer}"); err == nil {
+		t.Error("flow.ParseFormat accepts a vpcflow token: it would reach CreateFlowLogs")
+	}
+}
