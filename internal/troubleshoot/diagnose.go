@@ -295,14 +295,19 @@ const (
 	KindEgressVolume      = "unusual-egress"
 )
 
-// Source is one source address of rejected traffic.
+// Source is one client whose traffic was rejected: the REJECT records of
+// its conversations, requests and responses alike, and the services
+// (ports) and hosts it tried.
 type Source struct {
-	Addr      netip.Addr `json:"addr"`
-	Records   int        `json:"records"`
-	Packets   int64      `json:"packets"`
-	Ports     int        `json:"distinct_ports"`
-	Hosts     int        `json:"distinct_hosts"`
-	Interface int        `json:"interfaces"`
+	Addr    netip.Addr `json:"addr"`
+	Records int        `json:"records"`
+	// Responses counts the records that were the responses to its
+	// requests (rejected on their way back).
+	Responses int   `json:"responses,omitempty"`
+	Packets   int64 `json:"packets"`
+	Ports     int   `json:"distinct_ports"`
+	Hosts     int   `json:"distinct_hosts"`
+	Interface int   `json:"interfaces"`
 }
 
 // analysis carries the state of one diagnosis.

@@ -99,9 +99,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	writeFindings(p, "Security findings", r.Security)
 	if len(r.TopRejectedSources) > 0 {
 		p.printf("\nTop rejected sources:\n")
-		p.printf("  %-40s %8s %10s %6s %6s\n", "source", "records", "packets", "ports", "hosts")
+		p.printf("  %-40s %8s %9s %10s %6s %6s\n", "source", "records", "responses", "packets", "ports", "hosts")
 		for _, s := range r.TopRejectedSources {
-			p.printf("  %-40s %8d %10d %6d %6d\n", s.Addr, s.Records, s.Packets, s.Ports, s.Hosts)
+			p.printf("  %-40s %8d %9d %10d %6d %6d\n", s.Addr, s.Records, s.Responses, s.Packets, s.Ports, s.Hosts)
 		}
 	}
 	return p.err

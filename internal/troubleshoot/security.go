@@ -275,26 +275,33 @@ func (a *analysis) topRejected() []Source {
 		hosts map[netip.Addr]struct{}
 		enis  map[string]struct{}
 	}
+	// A rejected record counts for the conversation's client, whose
+	// traffic it is: a rejected response is the client's request failing,
+	// not the server reaching out to the client's ports.
 	m := map[netip.Addr]*acc{}
-	for _, i := range a.idx {
-		r := &a.recs[i]
-		if r.Action != flow.ActionReject {
-			continue
+	for _, c := range a.convs {
+		for _, i := range c.records {
+			r := &a.recs[i]
+			if r.Action != flow.ActionReject {
+				continue
+			}
+			if a.opts.Interface != "" && r.InterfaceID != a.opts.Interface {
+				continue
+			}
+			s := m[c.Client]
+			if s == nil {
+				s = &acc{Source: Source{Addr: c.Client}, ports: map[uint16]struct{}{}, hosts: map[netip.Addr]struct{}{}, enis: map[string]struct{}{}}
+				m[c.Client] = s
+			}
+			s.Records++
+			s.Packets += r.Packets
+			if src, _ := endpoints(r); src.addr != c.Client {
+				s.Responses++
+			}
+			s.ports[c.Port] = struct{}{}
+			s.hosts[c.Server] = struct{}{}
+			s.enis[r.InterfaceID] = struct{}{}
 		}
-		if a.opts.Interface != "" && r.InterfaceID != a.opts.Interface {
-			continue
-		}
-		src, dst := endpoints(r)
-		s := m[src.addr]
-		if s == nil {
-			s = &acc{Source: Source{Addr: src.addr}, ports: map[uint16]struct{}{}, hosts: map[netip.Addr]struct{}{}, enis: map[string]struct{}{}}
-			m[src.addr] = s
-		}
-		s.Records++
-		s.Packets += r.Packets
-		s.ports[dst.port] = struct{}{}
-		s.hosts[dst.addr] = struct{}{}
-		s.enis[r.InterfaceID] = struct{}{}
 	}
 	out := make([]Source, 0, len(m))
 	for _, s := range m {

@@ -196,3 +196,37 @@ func TestCampaignIsPerService(t *testing.T) {
 		t.Errorf("SMTP of the brute-force source: campaign %q fix %+v", b.Campaign, b.Fix)
 	}
 }
+
+// Top rejected sources are the clients whose traffic is rejected: a
+// server whose responses are rejected is not listed as probing its
+// clients' ephemeral ports.
+func TestTopRejectedSourcesAreClients(t *testing.T) {
+	s := newSim(t, richFormat)
+	s.tcp("10.0.10.15", "10.0.20.25", "10.0.20.25", 40005, 5432, answer) // response rejected into app-a
+	for i := range 3 {
+		s.udp(fmt.Sprintf("203.0.113.%d", 100+i), "198.51.100.53", "10.0.0.53", uint16(30000+i), 53, 1, true) // answers rejected
+	}
+	rep := s.diagnose(Options{})
+	got := map[string]Source{}
+	for _, src := range rep.TopRejectedSources {
+		got[src.Addr.String()] = src
+	}
+	for _, server := range []string{"10.0.20.25", "10.0.0.53"} {
+		if _, ok := got[server]; ok {
+			t.Errorf("server %s listed as a rejected source: %+v", server, rep.TopRejectedSources)
+		}
+	}
+	if c := got["10.0.10.15"]; c.Records != 1 || c.Responses != 1 || c.Ports != 1 || c.Hosts != 1 {
+		t.Errorf("client 10.0.10.15: %+v", c)
+	}
+	if c := got["203.0.113.100"]; c.Records != 1 || c.Responses != 1 {
+		t.Errorf("DNS client: %+v", c)
+	}
+	var buf strings.Builder
+	if err := rep.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "source                                    records responses    packets  ports  hosts") {
+		t.Errorf("report:\n%s", buf.String())
+	}
+}
