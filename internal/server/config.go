@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -77,21 +78,38 @@ func DefaultConfig() Config {
 	return Config{Listen: "127.0.0.1:4566", DataDir: "vpcflow-data", Speed: 1, MaxBodyBytes: 1 << 20, UI: UIConfig{Open: true}}
 }
 
-// LoadConfig reads a YAML config over the defaults; unknown keys are errors
-// with their line and column.
+// LoadConfig reads a YAML config file over the defaults (see ParseConfig);
+// "" is the defaults.
 func LoadConfig(path string) (Config, error) {
-	cfg := DefaultConfig()
 	if path == "" {
-		return cfg, nil
+		return DefaultConfig(), nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return cfg, err
+		return DefaultConfig(), err
 	}
-	if err := yaml.UnmarshalWithOptions(b, &cfg, yaml.Strict()); err != nil {
-		return cfg, fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
+	return ParseConfig(b, path)
+}
+
+// ParseConfig decodes a YAML config over the defaults and validates it.
+// Unknown keys are errors with their line and column; every error starts
+// with name, the file name.
+func ParseConfig(data []byte, name string) (cfg Config, err error) {
+	cfg = DefaultConfig()
+	// The YAML library is third-party code; a panic on hostile input must
+	// still become an error.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: malformed YAML: %v", name, r)
+		}
+	}()
+	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
+		return cfg, fmt.Errorf("%s: %s", name, yaml.FormatError(err, false, true))
 	}
-	return cfg, cfg.Validate()
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("%s: %w", name, err)
+	}
+	return cfg, nil
 }
 
 // Validate reports what is wrong with the configuration.
@@ -104,8 +122,8 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data: a directory is required"))
 	}
-	if c.Speed < 0 {
-		errs = append(errs, fmt.Errorf("speed %v: must not be negative", c.Speed))
+	if c.Speed < 0 || math.IsNaN(c.Speed) || math.IsInf(c.Speed, 0) {
+		errs = append(errs, fmt.Errorf("speed %v: want a finite number, 0 or more", c.Speed))
 	}
 	if c.UI.Open && err == nil && !isLoopback(host) {
 		errs = append(errs, fmt.Errorf("ui.open: refusing an open UI on %s, which is not a loopback address; set ui.open: false to require a login", c.Listen))
