@@ -31,7 +31,10 @@ type RunResult struct {
 	FlowLogs []string
 	Traffic  traffic.Stats
 	Network  traffic.Counts
-	Elapsed  time.Duration
+	// Records counts the records delivered to the destinations of every
+	// flow log (an S3 and a CloudWatch Logs flow log both count).
+	Records int64
+	Elapsed time.Duration
 	// Groups and Events describe the CloudWatch-like log store.
 	Groups []logstore.GroupInfo
 	Events int64
@@ -88,6 +91,7 @@ func RunScenario(ctx context.Context, sc *traffic.Scenario, topo *vpc.Topology, 
 	res.Groups, res.Events = p.Groups, p.Events
 	res.Traffic = *eng.Stats()
 	res.Network = p.Net.Counts
+	res.Records = p.Delivered()
 	res.Elapsed = time.Since(t0)
 	if runErr != nil {
 		return res, fmt.Errorf("simulation stopped at %s: %w", eng.Now().Format(time.RFC3339), runErr)
