@@ -1,8 +1,10 @@
 // Command load is a bounded loopback load test of `vpcflow serve`: it starts
 // the server in-process on 127.0.0.1 with the simulator writing, runs N
 // concurrent clients for a fixed time against DescribeFlowLogs and
-// GetLogEvents (signed with SigV4), and prints p50/p99 latency, errors and
-// the peak heap. Every request goes to the loopback address it started.
+// GetLogEvents (signed with SigV4), and prints p50/p99 latency, errors, the
+// peak heap and RSS, the heap every 5 s (bounded memory shows as a flat
+// line), the process CPU time (server and clients together) and the load
+// average. Every request goes to the loopback address it started.
 package main
 
 import (
@@ -16,9 +18,11 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"vpcflow/internal/server"
@@ -67,11 +71,14 @@ func main() {
 		peakHeap  atomic.Uint64
 	)
 	stopSample := make(chan struct{})
+	sampled := make(chan struct{})
+	var heapLine []string // HeapInuse every 5 s
 	go func() {
+		defer close(sampled)
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		var ms runtime.MemStats
-		for {
+		for i := 1; ; i++ {
 			select {
 			case <-stopSample:
 				return
@@ -80,9 +87,13 @@ func main() {
 				if ms.HeapInuse > peakHeap.Load() {
 					peakHeap.Store(ms.HeapInuse)
 				}
+				if i%20 == 0 {
+					heapLine = append(heapLine, fmt.Sprintf("%.0f", float64(ms.HeapInuse)/(1<<20)))
+				}
 			}
 		}
 	}()
+	load0, cpu0 := loadavg(), cpuTime()
 	deadline := time.Now().Add(*duration)
 	var wg sync.WaitGroup
 	for c := range *clients {
@@ -121,7 +132,9 @@ func main() {
 		})
 	}
 	wg.Wait()
+	cpu, load1 := cpuTime()-cpu0, loadavg()
 	close(stopSample)
+	<-sampled
 	cancel()
 	if err := <-done; err != nil {
 		log.Printf("server shutdown: %v", err)
@@ -137,6 +150,9 @@ func main() {
 		*clients, *duration, len(latencies), errs.Load(), float64(len(latencies))/duration.Seconds(),
 		pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond),
 		float64(peakHeap.Load())/(1<<20))
+	fmt.Printf("heap_inuse_every_5s_MiB=[%s] peak_rss=%.1fMiB cpu_during_load=%.1fs (%.0f%% of %d cores) load=%s..%s\n",
+		strings.Join(heapLine, " "), float64(peakRSS())/1024, cpu.Seconds(),
+		100*cpu.Seconds()/duration.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU(), load0, load1)
 	if errs.Load() > 0 {
 		os.Exit(1)
 	}
@@ -171,4 +187,33 @@ func logStreams(addr string, cred sigv4.Credential) [][2]string {
 		}
 	}
 	return out
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}
+
+// cpuTime is this process's user+sys time: the server and the clients.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakRSS is VmHWM in KiB (0 if unknown).
+func peakRSS() int64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
