@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml"
+	"vpcflow/internal/yamlerr"
 )
 
 // ErrInvalidConfig is wrapped by every configuration error.
@@ -152,8 +152,8 @@ func LoadConfig(path string) (Config, error) {
 // validates the result.
 func ParseConfig(b []byte) (Config, error) {
 	c := DefaultConfig()
-	if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
-		return Config{}, &ConfigError{Msg: yaml.FormatError(err, false, true), Err: err}
+	if err := yamlerr.Decode(b, "", &c, ErrInvalidConfig); err != nil {
+		return Config{}, &ConfigError{Msg: err.Error(), Err: err} // "line:column: problem"
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
