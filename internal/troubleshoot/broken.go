@@ -3,7 +3,6 @@ package troubleshoot
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"vpcflow/internal/flow"
@@ -26,7 +25,7 @@ func (x Expectation) String() string {
 	}
 	s := src + "->" + x.Dst.String()
 	if x.Port != 0 {
-		s += ":" + strconv.Itoa(int(x.Port))
+		s = src + "->" + netip.AddrPortFrom(x.Dst, x.Port).String() // [v6]:port
 	}
 	if x.Proto != 0 {
 		s += "/" + protoName(x.Proto)

@@ -12,6 +12,7 @@ import (
 
 	"vpcflow/internal/flow"
 	"vpcflow/internal/vpc"
+	"vpcflow/internal/yamlerr"
 )
 
 // Patch is a proposed change to security groups and network ACLs, in YAML:
@@ -55,12 +56,12 @@ type NACLChange struct {
 // ErrPatch marks an invalid patch.
 var ErrPatch = errors.New("invalid patch")
 
-// ParsePatch decodes a patch strictly (unknown keys are errors with their
-// line and column).
+// ParsePatch decodes a patch strictly: problems are yamlerr errors with
+// their line and column, of kind ErrPatch.
 func ParsePatch(data []byte, name string) (*Patch, error) {
 	var p Patch
-	if err := yaml.UnmarshalWithOptions(data, &p, yaml.Strict()); err != nil {
-		return nil, fmt.Errorf("%s: %w: %s", name, ErrPatch, yaml.FormatError(err, false, true))
+	if err := yamlerr.Decode(data, name, &p, ErrPatch); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }
