@@ -33,7 +33,7 @@ func Fixed(v float64) Dist { return Dist{kind: distFixed, a: v} }
 func ParseDist(s string) (Dist, error) {
 	s = strings.TrimSpace(s)
 	if v, err := parseQuantity(s); err == nil {
-		return Fixed(v), nil
+		return bounded(s, Fixed(v))
 	}
 	name, rest, ok := strings.Cut(s, "(")
 	if !ok || !strings.HasSuffix(rest, ")") {
@@ -60,20 +60,37 @@ func ParseDist(s string) (Dist, error) {
 			return Dist{}, fmt.Errorf("invalid distribution %q: arguments must not be negative", s)
 		}
 	}
+	var d Dist
 	switch strings.TrimSpace(name) {
 	case "fixed":
-		return Fixed(args[0]), nil
+		d = Fixed(args[0])
 	case "uniform":
 		if args[0] > args[1] {
 			return Dist{}, fmt.Errorf("invalid distribution %q: min is above max", s)
 		}
-		return Dist{kind: distUniform, a: args[0], b: args[1]}, nil
+		d = Dist{kind: distUniform, a: args[0], b: args[1]}
 	case "exp":
-		return Dist{kind: distExp, a: args[0]}, nil
+		d = Dist{kind: distExp, a: args[0]}
 	default:
-		return Dist{kind: distLogNormal, a: args[0], b: args[1]}, nil
+		d = Dist{kind: distLogNormal, a: args[0], b: args[1]}
 	}
+	return bounded(s, d)
 }
+
+// bounded returns d unless its mean is negative (a bare "-10"), above
+// maxMean, or NaN (lognormal(0, 100) is 0·∞).
+func bounded(s string, d Dist) (Dist, error) {
+	if m := d.Mean(); !(m >= 0 && m <= maxMean) {
+		return Dist{}, fmt.Errorf("invalid distribution %q: want a mean from 0 to %g", s, maxMean)
+	}
+	return d, nil
+}
+
+// maxMean bounds a distribution's mean (bytes, requests: an exabyte is far
+// beyond any workload). It keeps every sample finite: the normal and
+// exponential draws are bounded (|N| < 15, E < 50), so a lognormal sample
+// is below mean·e^98 and an exponential one below 50·mean.
+const maxMean = 1e18
 
 // parseQuantity parses a number with an optional K/M/G (decimal, also KB,
 // MB, GB) or KiB/MiB/GiB suffix.
@@ -91,7 +108,7 @@ func parseQuantity(s string) (float64, error) {
 		}
 	}
 	v, err := strconv.ParseFloat(u, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+	if err != nil || math.IsNaN(v) || math.IsInf(v*mult, 0) {
 		return 0, fmt.Errorf("invalid number %q", s)
 	}
 	return v * mult, nil

@@ -102,3 +102,28 @@ func inEndpoints(e *Endpoints, a netip.Addr) bool {
 	}
 	return false
 }
+
+// FuzzParseDist checks distributions and rates as scenarios spell them:
+// no input panics, and an accepted one has a finite mean and draws finite,
+// non-negative samples.
+func FuzzParseDist(f *testing.F) {
+	for _, s := range []string{"800", "1.5KiB", "uniform(1, 4)", "exp(1e3)", "lognormal(20000, 1)", "fixed(2MB)", "uniform(4, 1)", "lognormal(1, -1)", "1e308G", "1e300", "lognormal(1e300, 30)", "lognormal(0, 100)", "3/s", "120/min", "nope"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, err := ParseDist(s); err == nil {
+			r := rand.New(rand.NewPCG(3, 4))
+			if m := d.Mean(); math.IsNaN(m) || math.IsInf(m, 0) || m < 0 {
+				t.Fatalf("%q: mean %v", s, m)
+			}
+			for range 16 {
+				if v := d.Sample(r); math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+					t.Fatalf("%q: sample %v", s, v)
+				}
+			}
+		}
+		if rate, err := ParseRate(s); err == nil && (math.IsNaN(float64(rate)) || math.IsInf(float64(rate), 0) || rate < 0) {
+			t.Fatalf("%q: rate %v", s, rate)
+		}
+	})
+}
