@@ -74,6 +74,36 @@ func (d Decision) String() string {
 	return fmt.Sprintf("%s %s", d.Layer, d.ResourceID)
 }
 
+// RuleToken renders the deciding rule as one space-free token, the value of
+// the vpcflow-decision-rule record field (flow.FieldDecisionRule):
+// "acl-0abc/egress/100" for a NACL ("*" for the final rule),
+// "sg-0a,sg-0b/ingress/no-rule" for security groups (a REJECT there means no
+// rule of any of them allowed the packet), the resource id (rtb-…, nat-…)
+// for other layers, and "-" when there is nothing to name.
+func (d Decision) RuleToken() string {
+	id := strings.Join(strings.Fields(d.ResourceID), "")
+	var tok string
+	switch d.Layer {
+	case LayerNACL:
+		num := strconv.Itoa(d.RuleNumber)
+		if d.RuleNumber == DefaultRuleNumber {
+			num = "*"
+		}
+		tok = id + "/" + d.Direction + "/" + num
+	case LayerSG:
+		tok = id + "/" + d.Direction
+		if d.Rejected() {
+			tok += "/no-rule"
+		}
+	default:
+		tok = id
+	}
+	if tok == "" {
+		return "-"
+	}
+	return tok
+}
+
 // Packet is the policy view of a packet. For ICMP, ICMPType and ICMPCode
 // carry the type and code (ports are 0).
 type Packet struct {

@@ -205,4 +205,24 @@ func TestDecisionString(t *testing.T) {
 	}
 }
 
+// TestDecisionRuleToken: the vpcflow-decision-rule value is one token
+// (record lines are space-separated) naming resource, direction and rule.
+func TestDecisionRuleToken(t *testing.T) {
+	for _, tc := range []struct {
+		d    Decision
+		want string
+	}{
+		{Decision{}, "-"},
+		{Decision{Verdict: flow.ActionReject, Layer: LayerNACL, ResourceID: "acl-0abc", Direction: "egress", RuleNumber: 100}, "acl-0abc/egress/100"},
+		{Decision{Verdict: flow.ActionReject, Layer: LayerNACL, ResourceID: "acl-0abc", Direction: "ingress", RuleNumber: DefaultRuleNumber}, "acl-0abc/ingress/*"},
+		{Decision{Verdict: flow.ActionReject, Layer: LayerSG, ResourceID: "sg-0a, sg-0b", Direction: "ingress", Rule: "tcp 22 0.0.0.0/0"}, "sg-0a,sg-0b/ingress/no-rule"},
+		{Decision{Verdict: flow.ActionAccept, Layer: LayerSG, ResourceID: "sg-0a", Direction: "ingress", Rule: "tcp 22 0.0.0.0/0"}, "sg-0a/ingress"},
+		{Decision{Verdict: flow.ActionReject, Layer: LayerNAT, ResourceID: "nat-0a", Explanation: "no translation"}, "nat-0a"},
+	} {
+		if got := tc.d.RuleToken(); got != tc.want {
+			t.Errorf("%+v.RuleToken() = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
+
 func pr(from, to uint16) vpc.PortRange { return vpc.PortRange{From: from, To: to} }
