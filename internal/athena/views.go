@@ -21,7 +21,7 @@ type Column struct {
 func ddlFields() []flow.Field {
 	var out []flow.Field
 	for _, f := range flow.Fields() {
-		if f.Version <= 5 {
+		if !f.Extension && f.Version <= 5 {
 			out = append(out, f)
 		}
 	}

@@ -70,6 +70,10 @@ const (
 	FieldNextHopVPCID
 	FieldNextHopInterfaceType
 
+	// vpcflow extensions (not AWS fields; see Field.Extension).
+	FieldDecisionLayer
+	FieldDecisionRule
+
 	// NumFields is the number of known fields.
 	NumFields
 )
@@ -91,12 +95,16 @@ const (
 type Field struct {
 	ID      FieldID
 	Name    string // AWS name, e.g. "pkt-srcaddr"
-	Version int    // flow log version that introduced it
+	Version int    // flow log version that introduced it; 0 for an extension
 	Kind    Kind
 	// Parquet is AWS's documented Parquet type: "INT_32", "INT_64" or "STRING".
 	Parquet string
 	// Column is the Athena/Parquet column name (dashes become underscores).
 	Column string
+	// Extension marks a vpcflow field AWS does not have: opt-in only (never
+	// in DefaultFormat), CreateFlowLogs in AWS would reject its token, and
+	// it has no version (0), so the version rule ignores it.
+	Extension bool
 }
 
 func field(id FieldID, name string, version int, kind Kind) Field {
@@ -171,6 +179,20 @@ var fields = [NumFields]Field{
 	field(FieldNextHopAZID, "next-hop-az-id", 11, KindString),
 	field(FieldNextHopVPCID, "next-hop-vpc-id", 11, KindString),
 	field(FieldNextHopInterfaceType, "next-hop-interface-type", 11, KindString),
+	// The deciding layer and rule of a REJECT record (issue 7), one
+	// space-free token each, "-" on ACCEPT, NODATA and SKIPDATA records.
+	// Layer: sg, nacl, route or nat. Rule: "<acl-id>/<direction>/<number>"
+	// for a NACL ("*" for the final rule), "<sg-ids>/<direction>/no-rule"
+	// for security groups (ids comma-joined: no rule of any allowed it),
+	// the resource id (rtb-…, nat-…) for other layers.
+	extension(FieldDecisionLayer, "vpcflow-decision-layer"),
+	extension(FieldDecisionRule, "vpcflow-decision-rule"),
+}
+
+func extension(id FieldID, name string) Field {
+	f := field(id, name, 0, KindString)
+	f.Extension = true
+	return f
 }
 
 var fieldsByName = func() map[string]FieldID {

@@ -78,7 +78,10 @@ var DefaultFormat = MustFormat(
 // ParseFormat parses an AWS LogFormat string: `${field}` tokens separated by
 // single spaces. An empty string means the default format, as in
 // CreateFlowLogs. Unknown fields, duplicates, literal text and other
-// separators are errors naming the byte offset.
+// separators are errors naming the byte offset. The vpcflow extension
+// tokens (${vpcflow-decision-layer}, ${vpcflow-decision-rule}) are
+// accepted: AWS would reject them, callers that must be strict check
+// Field.Extension.
 func ParseFormat(s string) (Format, error) {
 	if s == "" {
 		return DefaultFormat, nil
@@ -162,8 +165,9 @@ func (f Format) Fields() []FieldID { return f.fields }
 // Len is the number of fields.
 func (f Format) Len() int { return len(f.fields) }
 
-// Version is the highest version among the format's fields: the value of
-// every record's `version` field (spec §1.1, fact 1).
+// Version is the highest version among the format's AWS fields: the value
+// of every record's `version` field (spec §1.1, fact 1). Extension fields
+// have no version and do not count.
 func (f Format) Version() int32 { return f.version }
 
 // Index returns the position of id in the format, or -1.

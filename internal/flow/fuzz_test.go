@@ -9,7 +9,8 @@ import (
 
 // fuzzFormats are the formats FuzzDecodeLine picks from (its first input).
 var fuzzFormats = []string{"", fmt75, fmt76, fmt77, fmt78, fmt79,
-	"${version} ${account-id} ${interface-id} ${ecs-cluster-arn} ${reject-reason} ${resource-id} ${instance-tag} ${next-hop-interface-type} ${sublocation-type} ${region}"}
+	"${version} ${account-id} ${interface-id} ${ecs-cluster-arn} ${reject-reason} ${resource-id} ${instance-tag} ${next-hop-interface-type} ${sublocation-type} ${region}",
+	extFormat}
 
 // FuzzDecodeLine checks that decoding never panics and that a decoded
 // record round-trips: encode → decode gives the same record and the same

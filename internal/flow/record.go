@@ -102,7 +102,7 @@ func ParseDirection(s string) (Direction, error) {
 // distinct from zero or an empty value (spec §1.1). Use Set after assigning a
 // value, or the setter helpers.
 type Record struct {
-	Present uint64 // bit i set: field FieldID(i) has a value
+	Present uint64 // bit i set: field FieldID(i) has a value (fieldsFit: at most 64)
 
 	Version     int32
 	AccountID   string
@@ -143,6 +143,9 @@ type Record struct {
 	// indexed by FieldID. Nil until one is set.
 	Other *[NumFields]string
 }
+
+// fieldsFit fails to compile when the fields outgrow Present's bits.
+var _ [64 - NumFields]struct{}
 
 // Has reports whether field id has a value (is not "-").
 func (r *Record) Has(id FieldID) bool { return r.Present&(1<<id) != 0 }

@@ -1,19 +1,18 @@
 package troubleshoot
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"strings"
 
 	"vpcflow/internal/flow"
+	"vpcflow/internal/policy"
 	"vpcflow/internal/vpc"
 )
 
-// Sidecar field names for the deciding layer and rule of each record. They
-// are vpcflow extras: never part of the default format, and written only by
-// `vpcflow diagnose --output annotated`, after the AWS fields or where an
-// annotated format (ParseAnnotatedFormat) puts their ${…} tokens.
+// Sidecar field names for the deciding layer and rule of each record: the
+// flow registry's vpcflow extension fields (flow.FieldDecisionLayer,
+// flow.FieldDecisionRule), never part of the default format. The simulator
+// writes them into flow logs that ask; `vpcflow diagnose --output
+// annotated` writes them for any records.
 const (
 	FieldDecisionLayer = "vpcflow-decision-layer"
 	FieldDecisionRule  = "vpcflow-decision-rule"
@@ -21,8 +20,8 @@ const (
 
 // Annotation is the deciding layer and rule of one record, as tokens
 // without spaces: Layer is "sg", "nacl", "nacl-or-sg" (no topology) or "-";
-// Rule is "acl-0abc/egress/100", "acl-0abc/ingress/*",
-// "sg-0def/ingress/no-rule" or "-".
+// Rule is policy.Decision.RuleToken's encoding ("acl-0abc/egress/100",
+// "acl-0abc/ingress/*", "sg-0def/ingress/no-rule") or "-".
 type Annotation struct {
 	Layer string
 	Rule  string
@@ -31,20 +30,12 @@ type Annotation struct {
 var noAnnotation = Annotation{"-", "-"}
 
 func decisionToken(d Decision) string {
-	switch d.Layer {
-	case "nacl":
-		n := fmt.Sprint(d.RuleNumber)
-		if d.RuleNumber == DefaultRuleNumber {
-			n = "*"
-		}
-		return fmt.Sprintf("%s/%s/%s", d.ResourceID, d.Direction, n)
-	case "sg":
-		return fmt.Sprintf("%s/%s/no-rule", strings.ReplaceAll(d.ResourceID, " ", ""), d.Direction)
+	verdict := flow.ActionReject
+	if d.Allowed {
+		verdict = flow.ActionAccept
 	}
-	if d.ResourceID != "" {
-		return d.Layer + "/" + d.ResourceID
-	}
-	return "-"
+	return policy.Decision{Verdict: verdict, Layer: d.Layer, ResourceID: d.ResourceID, Direction: d.Direction,
+		RuleNumber: d.RuleNumber}.RuleToken()
 }
 
 // Annotate returns one annotation per record (same index): for REJECT
@@ -126,67 +117,40 @@ func Annotate(records []flow.Record, t *vpc.Topology) []Annotation {
 	return out
 }
 
-// AnnotatedFormat is an output format for annotated records: ${field}
-// tokens of the flow log fields and, opt-in, the two vpcflow tokens
-// ${vpcflow-decision-layer} and ${vpcflow-decision-rule}, in any order.
-// Only this parser knows the vpcflow tokens: flow.ParseFormat (and so
-// CreateFlowLogs) rejects them, as AWS does.
+// AnnotatedFormat is an output format for annotated records: a flow log
+// format that may hold the vpcflow extension fields.
 type AnnotatedFormat struct {
-	tokens []annToken
+	f flow.Format
 }
 
-type annToken struct {
-	name  string
-	field flow.Format // one field; zero for a vpcflow token
-	rule  bool        // the vpcflow token is the rule (else the layer)
-}
+// Format returns the flow log format of the annotated output.
+func (af AnnotatedFormat) Format() flow.Format { return af.f }
 
-// AppendDecision returns f with both vpcflow tokens appended: the default
-// annotated output.
+// AppendDecision returns f with both vpcflow fields appended (those it does
+// not have yet): the default annotated output.
 func AppendDecision(f flow.Format) AnnotatedFormat {
-	var af AnnotatedFormat
-	for _, id := range f.Fields() {
-		one := flow.MustFormat(id)
-		af.tokens = append(af.tokens, annToken{name: one.Header(), field: one})
+	ids := append([]flow.FieldID(nil), f.Fields()...)
+	for _, id := range []flow.FieldID{flow.FieldDecisionLayer, flow.FieldDecisionRule} {
+		if !f.Contains(id) {
+			ids = append(ids, id)
+		}
 	}
-	af.tokens = append(af.tokens, annToken{name: FieldDecisionLayer}, annToken{name: FieldDecisionRule, rule: true})
-	return af
+	return AnnotatedFormat{f: flow.MustFormat(ids...)}
 }
 
 // ParseAnnotatedFormat parses "${field} ${field} …" where a field is a flow
-// log field or one of the two vpcflow tokens. Errors name the offset.
+// log field, the two vpcflow fields included (flow.ParseFormat). Unlike a
+// LogFormat, an empty string is an error, not the default. Errors name the
+// offset.
 func ParseAnnotatedFormat(s string) (AnnotatedFormat, error) {
-	var af AnnotatedFormat
-	seen := map[string]bool{}
-	off := 0
-	for _, tok := range strings.Split(s, " ") {
-		name, ok := strings.CutPrefix(tok, "${")
-		if ok {
-			name, ok = strings.CutSuffix(name, "}")
-		}
-		if !ok || name == "" {
-			return af, &flow.FormatError{Offset: off, Field: tok, Msg: "expected ${field} separated by single spaces"}
-		}
-		if seen[name] {
-			return af, &flow.FormatError{Offset: off, Field: name, Msg: "duplicate field"}
-		}
-		seen[name] = true
-		switch name {
-		case FieldDecisionLayer, FieldDecisionRule:
-			af.tokens = append(af.tokens, annToken{name: name, rule: name == FieldDecisionRule})
-		default:
-			one, err := flow.ParseFormat(tok)
-			if err != nil {
-				if fe, isFE := errors.AsType[*flow.FormatError](err); isFE {
-					fe.Offset += off
-				}
-				return af, err
-			}
-			af.tokens = append(af.tokens, annToken{name: name, field: one})
-		}
-		off += len(tok) + 1
+	if s == "" {
+		return AnnotatedFormat{}, &flow.FormatError{Msg: "expected ${field} separated by single spaces"}
 	}
-	return af, nil
+	f, err := flow.ParseFormat(s)
+	if err != nil {
+		return AnnotatedFormat{}, err
+	}
+	return AnnotatedFormat{f: f}, nil
 }
 
 // WriteAnnotated writes records in format f with the two sidecar fields
@@ -196,38 +160,42 @@ func WriteAnnotated(w io.Writer, f flow.Format, records []flow.Record, anns []An
 }
 
 // WriteAnnotatedFormat writes records in an annotated format, after a
-// header line naming every field.
+// header line naming every field. A record that already carries the vpcflow
+// fields (written by the simulator, which knew the decision) keeps them;
+// the others get their annotation.
 func WriteAnnotatedFormat(w io.Writer, af AnnotatedFormat, records []flow.Record, anns []Annotation) error {
 	p := &errWriter{w: w}
-	names := make([]string, len(af.tokens))
-	for i, t := range af.tokens {
-		names[i] = t.name
-	}
-	p.printf("%s\n", strings.Join(names, " "))
-	var buf []byte
+	p.printf("%s\n", af.f.Header())
+	var (
+		buf   []byte
+		rec   flow.Record
+		other = new([flow.NumFields]string) // rec's extras, so records stay untouched
+	)
 	for i := range records {
 		ann := noAnnotation
 		if i < len(anns) {
 			ann = anns[i]
 		}
-		buf = buf[:0]
-		for j, t := range af.tokens {
-			if j > 0 {
-				buf = append(buf, ' ')
-			}
-			switch {
-			case !t.field.IsZero():
-				buf = flow.AppendText(buf, t.field, &records[i])
-			case t.rule:
-				buf = append(buf, ann.Rule...)
-			default:
-				buf = append(buf, ann.Layer...)
-			}
+		rec = records[i]
+		*other = [flow.NumFields]string{}
+		if rec.Other != nil {
+			*other = *rec.Other
 		}
+		rec.Other = other
+		annotateField(&rec, flow.FieldDecisionLayer, ann.Layer)
+		annotateField(&rec, flow.FieldDecisionRule, ann.Rule)
+		buf = flow.AppendText(buf[:0], af.f, &rec)
 		buf = append(buf, '\n')
 		if p.err == nil {
 			_, p.err = w.Write(buf)
 		}
 	}
 	return p.err
+}
+
+func annotateField(r *flow.Record, id flow.FieldID, v string) {
+	if r.Has(id) || v == "" || v == "-" {
+		return
+	}
+	r.SetString(id, v)
 }
