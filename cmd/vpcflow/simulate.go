@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +13,6 @@ import (
 
 	"vpcflow/internal/alarm"
 	"vpcflow/internal/demo"
-	"vpcflow/internal/logstore"
 	"vpcflow/internal/traffic"
 	"vpcflow/internal/vpc"
 )
@@ -39,9 +37,10 @@ and seed give byte-identical output. On a terminal, a progress bar on
 stderr shows the simulated time, packets and records written.
 
 --alarms FILE runs metric filters and alarms (the format of "vpcflow alarms
-evaluate") over the run's CloudWatch Logs events, minute by minute on the
-simulated clock as CloudWatch would have while the data arrived, and prints
-every state change; --notify also delivers the notifications.`,
+evaluate") live on the CloudWatch Logs events as the run writes them,
+evaluated once per simulated minute as CloudWatch would (in real time with
+--realtime), and prints every state change; --notify delivers the
+notifications as they happen.`,
 		Example: `  vpcflow simulate --scenario internal/demo/scenario.yaml --topology internal/demo/three-tier.yaml --out ./sim-data
   vpcflow simulate --scenario my.yaml --out ./sim-data --realtime --speed 60
   vpcflow simulate --scenario internal/demo/scenario.yaml --out ./sim-data --alarms internal/server/alarms.yaml`,
@@ -73,7 +72,7 @@ every state change; --notify also delivers the notifications.`,
 			bar := newSimBar(cmd.ErrOrStderr(), sc)
 			res, err := demo.RunScenario(cmd.Context(), sc, topo, demo.RunOptions{
 				DataDir: out, Realtime: realtime, Speed: speed, NATSURL: natsURL,
-				Progress: bar.update,
+				Progress: bar.update, Alarms: eng,
 			})
 			bar.finish()
 			if err != nil {
@@ -93,7 +92,8 @@ every state change; --notify also delivers the notifications.`,
 			if err := s.WriteBrief(w); err != nil || eng == nil {
 				return err
 			}
-			return simulateAlarms(cmd.Context(), w, eng, out, notify)
+			fmt.Fprintf(w, "\nAlarms (evaluated live, once per simulated minute):\n")
+			return writeAlarmReport(w, eng, res.Alarms, notify)
 		},
 	}
 	f := cmd.Flags()
@@ -106,21 +106,6 @@ every state change; --notify also delivers the notifications.`,
 	f.Float64Var(&speed, "speed", 1, "with --realtime, simulated seconds per wall-clock second")
 	f.StringVar(&natsURL, "nats-url", "", "NATS server (JetStream) for the scenario's kinesis-data-firehose flow logs, e.g. nats://127.0.0.1:4222")
 	return cmd
-}
-
-// simulateAlarms evaluates the alarms over the log store a run wrote.
-func simulateAlarms(ctx context.Context, w io.Writer, eng *alarm.Engine, dataDir string, notify bool) error {
-	st, err := logstore.Open(logstore.Config{Dir: filepath.Join(dataDir, demo.LogStoreDir), NoSync: true}, logstore.Deps{})
-	if err != nil {
-		return fmt.Errorf("alarms: open log store: %w", err)
-	}
-	defer st.Close()
-	trs, err := eng.EvaluateStored(ctx, st, logstore.Query{})
-	if err != nil {
-		return fmt.Errorf("alarms: %w", err)
-	}
-	fmt.Fprintf(w, "\nAlarms (over the CloudWatch Logs events, on the simulated clock):\n")
-	return writeAlarmReport(w, eng, trs, notify)
 }
 
 // loadScenario decodes a scenario and binds it to --topology or to the

@@ -43,7 +43,7 @@ topics:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "Alarms (over the CloudWatch Logs events, on the simulated clock):") {
+	if !strings.Contains(out, "Alarms (evaluated live, once per simulated minute):") {
 		t.Fatalf("no alarm report:\n%s", out)
 	}
 	var alarmLine string

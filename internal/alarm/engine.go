@@ -413,3 +413,29 @@ func (e *Engine) EvaluateStored(ctx context.Context, src Source, q logstore.Quer
 	}
 	return out, nil
 }
+
+// Tail is how long after the last datapoint an alarm can still change
+// state: the longest Period × EvaluationPeriods.
+func (e *Engine) Tail() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var tail time.Duration
+	for _, a := range e.alarms {
+		tail = max(tail, time.Duration(a.Config.Period*a.Config.EvaluationPeriods)*time.Second)
+	}
+	return tail
+}
+
+// Step evaluates the alarms at every minute boundary after `after` up to
+// and including `until`, as CloudWatch does once a minute, and returns the
+// state changes in order.
+func (e *Engine) Step(ctx context.Context, after, until time.Time) []Transition {
+	var out []Transition
+	for t := after.Truncate(time.Minute).Add(time.Minute); !t.After(until); t = t.Add(time.Minute) {
+		if ctx.Err() != nil {
+			break
+		}
+		out = append(out, e.Evaluate(ctx, t)...)
+	}
+	return out
+}

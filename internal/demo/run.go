@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"vpcflow/internal/alarm"
 	"vpcflow/internal/logstore"
 	"vpcflow/internal/traffic"
 	"vpcflow/internal/vpc"
@@ -22,6 +23,9 @@ type RunOptions struct {
 	Logger   *slog.Logger
 	// NATSURL is for the scenario's kinesis-data-firehose flow logs.
 	NATSURL string
+	// Alarms, when set, evaluates metric filters and alarms live on the
+	// events the run writes to the log store, once per simulated minute.
+	Alarms *alarm.Engine
 }
 
 // RunResult is what a run did.
@@ -38,6 +42,8 @@ type RunResult struct {
 	// Groups and Events describe the CloudWatch-like log store.
 	Groups []logstore.GroupInfo
 	Events int64
+	// Alarms are the state changes of RunOptions.Alarms, in order.
+	Alarms []alarm.Transition
 }
 
 // DefaultFlowLogs is what a run creates when its scenario names no flow
@@ -73,10 +79,17 @@ func RunScenario(ctx context.Context, sc *traffic.Scenario, topo *vpc.Topology, 
 		p.Close(sc.Start)
 		return nil, err
 	}
+	var live *liveAlarms
+	if opts.Alarms != nil {
+		live = startLiveAlarms(ctx, p.Logs, opts.Alarms, sc.Start)
+	}
 	eng := traffic.NewEngine(sc, p.Net, traffic.Options{
 		Realtime: opts.Realtime, Speed: opts.Speed,
 		Progress: func(now time.Time, st *traffic.Stats) {
 			p.Advance(now)
+			if live != nil {
+				live.tick(now)
+			}
 			if opts.Progress != nil {
 				opts.Progress(now, st, p.Delivered())
 			}
@@ -88,6 +101,9 @@ func RunScenario(ctx context.Context, sc *traffic.Scenario, topo *vpc.Topology, 
 		end = eng.Now()
 	}
 	closeErr := p.Close(end)
+	if live != nil {
+		res.Alarms = live.finish(ctx, end)
+	}
 	res.Groups, res.Events = p.Groups, p.Events
 	res.Traffic = *eng.Stats()
 	res.Network = p.Net.Counts
