@@ -30,19 +30,12 @@ func FuzzDestinationOptions(f *testing.F) {
 		if !utf8.ValidString(s) {
 			return // JSON cannot spell it
 		}
-		js, _ := json.Marshal(d)
-		back, err := parseDestinationOptions(string(js))
-		if err != nil || *back != *d {
-			t.Fatalf("JSON %s reads back as %+v, %v; want %+v", js, back, err, d)
-		}
+		readsBack(t, "JSON", jsonOf(d), d, parseDestinationOptions)
 		if strings.Contains(d.FileFormat, ",") || strings.TrimSpace(d.FileFormat) != d.FileFormat {
 			return // the shorthand cannot spell it
 		}
 		short := fmt.Sprintf("FileFormat=%s,HiveCompatiblePartitions=%t,PerHourPartition=%t", d.FileFormat, d.HiveCompatiblePartitions, d.PerHourPartition)
-		back, err = parseDestinationOptions(short)
-		if err != nil || *back != *d {
-			t.Fatalf("shorthand %q reads back as %+v, %v; want %+v", short, back, err, d)
-		}
+		readsBack(t, "shorthand", short, d, parseDestinationOptions)
 	})
 }
 
@@ -60,19 +53,11 @@ func FuzzFilters(f *testing.F) {
 		if err != nil || !utf8.ValidString(s) {
 			return // JSON cannot spell invalid UTF-8
 		}
-		js, _ := json.Marshal(fs)
-		back, err := parseFilters(string(js))
-		if err != nil || !cmp.Equal(back, fs, cmpopts.EquateEmpty()) {
-			t.Fatalf("JSON %s reads back as %+v, %v; want %+v", js, back, err, fs)
-		}
-		if t := strings.TrimSpace(s); strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
+		readsBack(t, "JSON", jsonOf(fs), fs, parseFilters)
+		if isJSON(s) {
 			return
 		}
-		short := "Name=" + fs[0].Name + ",Values=" + strings.Join(fs[0].Values, ",")
-		back, err = parseFilters(short)
-		if err != nil || !cmp.Equal(back, fs) {
-			t.Fatalf("shorthand %q reads back as %+v, %v; want %+v", short, back, err, fs)
-		}
+		readsBack(t, "shorthand", "Name="+fs[0].Name+",Values="+strings.Join(fs[0].Values, ","), fs, parseFilters)
 	})
 }
 
@@ -88,12 +73,8 @@ func FuzzTagSpecifications(f *testing.F) {
 		if err != nil || !utf8.ValidString(s) {
 			return // JSON cannot spell invalid UTF-8
 		}
-		js, _ := json.Marshal(ts)
-		back, err := parseTagSpecifications(string(js))
-		if err != nil || !cmp.Equal(back, ts, cmpopts.EquateEmpty()) {
-			t.Fatalf("JSON %s reads back as %+v, %v; want %+v", js, back, err, ts)
-		}
-		if t := strings.TrimSpace(s); strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
+		readsBack(t, "JSON", jsonOf(ts), ts, parseTagSpecifications)
+		if isJSON(s) {
 			return
 		}
 		spec := ts[0]
@@ -104,12 +85,27 @@ func FuzzTagSpecifications(f *testing.F) {
 			}
 			items[i] = "{Key=" + tag.Key + ",Value=" + tag.Value + "}"
 		}
-		short := "ResourceType=" + spec.ResourceType + ",Tags=[" + strings.Join(items, ",") + "]"
-		back, err = parseTagSpecifications(short)
-		if err != nil || !cmp.Equal(back, ts, cmpopts.EquateEmpty()) {
-			t.Fatalf("shorthand %q reads back as %+v, %v; want %+v", short, back, err, ts)
-		}
+		readsBack(t, "shorthand", "ResourceType="+spec.ResourceType+",Tags=["+strings.Join(items, ",")+"]", ts, parseTagSpecifications)
 	})
+}
+
+// readsBack checks that text (the form spelling of want) parses to want.
+func readsBack[T any](t *testing.T, form, text string, want T, parse func(string) (T, error)) {
+	t.Helper()
+	got, err := parse(text)
+	if err != nil || !cmp.Equal(got, want, cmpopts.EquateEmpty()) {
+		t.Fatalf("%s %q reads back as %+v, %v; want %+v", form, text, got, err, want)
+	}
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func isJSON(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "[") || strings.HasPrefix(s, "{")
 }
 
 func shorthandSafe(s string) bool {
