@@ -24,9 +24,12 @@ import (
 	"vpcflow/internal/flow"
 )
 
-// Annotate is the hook for optional extra fields (issue 7: the deciding
-// layer and rule, from first.Decision). It is called for every OK record at
-// emission with the first observation of the flow in the window.
+// Annotate is the hook for the vpcflow extension fields (issue 7: the
+// deciding layer and rule, from first.Decision; DecisionFields). It is
+// called for every OK record at emission with the first observation of the
+// flow in the window, and only by aggregators whose format has an extension
+// field: other flow logs pay nothing. Fields it sets that the format lacks
+// are cleared.
 type Annotate func(r *flow.Record, first *Observation)
 
 // Deps are the aggregator's dependencies.
@@ -159,8 +162,13 @@ func New(cfg Config, deps Deps) (*Aggregator, error) {
 		byPtr:    make(map[*Interface]*eniState),
 		byID:     make(map[string]*eniState),
 	}
+	extras := false
 	for _, id := range cfg.Format.Fields() {
 		a.want |= 1 << id
+		extras = extras || id.Info().Extension
+	}
+	if !extras {
+		a.annotate = nil
 	}
 	return a, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"vpcflow/internal/flow"
+	"vpcflow/internal/policy"
 )
 
 // at is Unix seconds plus milliseconds.
@@ -443,20 +444,59 @@ func TestSkipDataMetrics(t *testing.T) {
 	}
 }
 
+// TestAnnotateHook: the hook runs for flow logs whose format has a vpcflow
+// extension field, and only for them; DecisionFields names the deciding
+// layer and rule of REJECT records and leaves ACCEPT records "-".
 func TestAnnotateHook(t *testing.T) {
-	f, _ := flow.ParseFormat("${interface-id} ${reject-reason}")
-	cfg := DefaultConfig()
-	cfg.Format = f
-	a, _ := New(cfg, Deps{Annotate: func(r *flow.Record, first *Observation) {
-		if first.Action == flow.ActionReject {
-			r.SetString(flow.FieldRejectReason, "BPA")
-		}
-	}})
 	eni := &Interface{ID: "eni-1"}
-	o := pkt{t: at(1, 0), action: flow.ActionReject, src: "10.0.0.1", dst: "10.0.0.2", packets: 1, bytes: 1}.obs(eni)
-	a.Add(&o)
-	if diff := cmp.Diff(text(f, a.Flush()), []string{"eni-1 BPA"}); diff != "" {
-		t.Errorf("(-got +want):\n%s", diff)
+	reject := pkt{t: at(1, 0), action: flow.ActionReject, src: "10.0.0.1", dst: "10.0.0.2", packets: 1, bytes: 1}.obs(eni)
+	reject.Decision = policy.Decision{Verdict: flow.ActionReject, Layer: policy.LayerNACL, ResourceID: "acl-0b",
+		Direction: "ingress", RuleNumber: policy.DefaultRuleNumber}
+	accept := pkt{t: at(2, 0), src: "10.0.0.2", dst: "10.0.0.1", packets: 1, bytes: 1}.obs(eni)
+	calls := 0
+	hook := func(r *flow.Record, first *Observation) {
+		calls++
+		DecisionFields(r, first)
+	}
+	for _, tc := range []struct {
+		format string
+		want   []string
+		calls  int
+	}{
+		{"${interface-id} ${action} ${vpcflow-decision-layer} ${vpcflow-decision-rule}",
+			[]string{"eni-1 REJECT nacl acl-0b/ingress/*", "eni-1 ACCEPT - -"}, 2},
+		{"${vpcflow-decision-rule} ${srcaddr}", []string{"acl-0b/ingress/* 10.0.0.1", "- 10.0.0.2"}, 2},
+		{"${interface-id} ${action}", []string{"eni-1 REJECT", "eni-1 ACCEPT"}, 0},
+	} {
+		f, err := flow.ParseFormat(tc.format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := DefaultConfig()
+		cfg.Format = f
+		a, err := New(cfg, Deps{Annotate: hook})
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls = 0
+		a.Add(&reject)
+		a.Add(&accept)
+		recs := a.Flush()
+		if diff := cmp.Diff(text(f, recs), tc.want); diff != "" {
+			t.Errorf("%s (-got +want):\n%s", tc.format, diff)
+		}
+		if calls != tc.calls {
+			t.Errorf("%s: hook called %d times, want %d", tc.format, calls, tc.calls)
+		}
+		var inFormat uint64
+		for _, id := range f.Fields() {
+			inFormat |= 1 << id
+		}
+		for _, r := range recs {
+			if r.Present&^inFormat != 0 {
+				t.Errorf("%s: record has fields outside the format: %b", tc.format, r.Present)
+			}
+		}
 	}
 }
 

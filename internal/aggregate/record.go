@@ -35,6 +35,23 @@ func (a *Aggregator) setAddr(r *flow.Record, id flow.FieldID, v netip.Addr) {
 	}
 }
 
+// DecisionFields is the Annotate hook that fills the vpcflow extension
+// fields of REJECT records from the dataplane's decision: the deciding layer
+// (sg, nacl, route, nat) and the rule as policy.Decision.RuleToken encodes
+// it. ACCEPT records keep "-".
+func DecisionFields(r *flow.Record, first *Observation) {
+	if first.Action != flow.ActionReject {
+		return
+	}
+	d := &first.Decision
+	if d.Layer != "" {
+		r.SetString(flow.FieldDecisionLayer, d.Layer)
+	}
+	if tok := d.RuleToken(); tok != "-" {
+		r.SetString(flow.FieldDecisionRule, tok)
+	}
+}
+
 func unixSec(ns int64) int64 {
 	s := ns / 1e9
 	if ns < 0 && ns%1e9 != 0 {
@@ -101,6 +118,7 @@ func (a *Aggregator) fillOK(r *flow.Record, e *Interface, en *entry) {
 	}
 	if a.annotate != nil {
 		a.annotate(r, o)
+		r.Present &= a.want
 	}
 	a.stats.Records++
 }
