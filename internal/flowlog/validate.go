@@ -99,6 +99,9 @@ func validate(in CreateInput, account, region string) (*checked, *Error) {
 		return nil, errorf(CodeInvalidParameter, "DeliverCrossAccountRole is only valid for log destination type kinesis-data-firehose")
 	}
 
+	// The vpcflow extension fields (${vpcflow-decision-layer},
+	// ${vpcflow-decision-rule}: flow.Field.Extension) are accepted for every
+	// destination, a deliberate departure: AWS would reject them as unknown.
 	f, err := flow.ParseFormat(in.LogFormat)
 	if err != nil {
 		return nil, errorf(CodeInvalidParameter, "Invalid LogFormat %q: %v", in.LogFormat, err)
