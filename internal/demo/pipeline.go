@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"vpcflow/internal/aggregate"
 	"vpcflow/internal/datadir"
 	"vpcflow/internal/dataplane"
 	"vpcflow/internal/flowlog"
@@ -153,6 +154,9 @@ func Open(ctx context.Context, topo *vpc.Topology, opts Options) (_ *Pipeline, e
 		Now:            p.Now,
 		Logger:         opts.Logger,
 		Registry:       opts.Registry,
+		// Flow logs whose format asks for the vpcflow extension fields get
+		// the deciding layer and rule of each REJECT (issue 7).
+		Annotate: aggregate.DecisionFields,
 	}); err != nil {
 		p.Logs.Close()
 		return nil, err
