@@ -41,8 +41,9 @@ under --data and reports:
 
 --output annotated prints the records with two sidecar fields appended,
 vpcflow-decision-layer and vpcflow-decision-rule (never part of the AWS
-default format). --format chooses the fields and their order, the two
-sidecar fields as opt-in tokens, for example
+default format); records that already carry them (a flow log created with
+these tokens in its LogFormat) keep their values. --format chooses the
+fields and their order, the two sidecar fields as opt-in tokens, for example
   --format '${interface-id} ${srcaddr} ${dstaddr} ${dstport} ${action} ${vpcflow-decision-layer} ${vpcflow-decision-rule}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
