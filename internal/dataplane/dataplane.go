@@ -120,6 +120,9 @@ type Options struct {
 // minSweep is the path-cache size below which Process never sweeps.
 const minSweep = 1 << 16
 
+// maxSpare bounds the dropped paths kept for reuse.
+const maxSpare = 1 << 15
+
 // ErrBadPacket marks a packet that cannot be processed.
 var ErrBadPacket = errors.New("bad packet")
 
@@ -137,6 +140,10 @@ type Dataplane struct {
 	natIn map[natKey]*natMapping
 	obs   Observation
 	gen   uint64
+	// spare holds cached paths dropped by sweep, reused by resolve: a
+	// simulation makes a path per flow and direction, a few every
+	// millisecond.
+	spare []*flowEntry
 	// tracing records route and translation notes (Explain).
 	tracing   bool
 	nextSweep int
@@ -285,6 +292,9 @@ func (d *Dataplane) sweep(ns int64) {
 	for k, fe := range d.flows {
 		if ns-fe.last > int64(d.opts.FlowIdleTimeout) {
 			delete(d.flows, k)
+			if len(d.spare) < maxSpare {
+				d.spare = append(d.spare, fe)
+			}
 		}
 	}
 }

@@ -253,7 +253,12 @@ func (d *Dataplane) notLogged(p *Packet, src, dst *vpc.Interface) string {
 // generation changed). It may allocate.
 func (d *Dataplane) resolve(p *Packet, fe *flowEntry, now int64) *flowEntry {
 	if fe == nil {
-		fe = &flowEntry{}
+		if n := len(d.spare); n > 0 {
+			fe, d.spare[n-1] = d.spare[n-1], nil
+			d.spare = d.spare[:n-1]
+		} else {
+			fe = &flowEntry{}
+		}
 	}
 	*fe = flowEntry{gen: d.gen, cacheable: true, natIdle: int64(d.opts.NATIdleTimeout), last: now}
 	fe.hops = fe.inline[:0:2]
