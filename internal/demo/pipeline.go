@@ -130,7 +130,10 @@ func Open(ctx context.Context, topo *vpc.Topology, opts Options) (_ *Pipeline, e
 	}()
 	p := &Pipeline{Topo: topo, opts: opts, ctx: ctx, pubMetrics: publish.NewMetrics(opts.Registry), lock: lock}
 	p.clock.Store(opts.Start.UnixNano())
-	if p.DP, err = dataplane.New(topo, dataplane.Options{}); err != nil {
+	// Cached packet paths only save work (every packet is still checked),
+	// and simulated conversations last seconds: two idle minutes keep the
+	// cache, and the time spent walking it on expiry, small.
+	if p.DP, err = dataplane.New(topo, dataplane.Options{FlowIdleTimeout: 2 * time.Minute}); err != nil {
 		return nil, err
 	}
 	if p.Objects, err = objstore.NewLocal(opts.DataDir); err != nil {

@@ -20,10 +20,20 @@ type Dataplane struct {
 	ExpireEvery time.Duration
 
 	Counts     Counts
-	lastCopy   dataplane.Observation
+	last       lastHop
 	haveLast   bool
 	nextExpire time.Time
 	emit       func(*dataplane.Observation)
+}
+
+// lastHop is what Send needs of the last observation on a packet's path:
+// copying the whole Observation for every hop cost more than the rest of
+// the callback.
+type lastHop struct {
+	iface            *dataplane.Interface
+	dir              flow.Direction
+	pktSrc, pktDst   netip.Addr
+	srcPort, dstPort uint16
 }
 
 // Counts tallies packets by outcome and REJECT observations by deciding
@@ -48,7 +58,7 @@ func NewDataplane(dp *dataplane.Dataplane, observe func(*dataplane.Observation))
 		if o.Action == flow.ActionReject {
 			d.Counts.RejectsByLayer[o.Decision.Layer] += o.Packets
 		}
-		d.lastCopy = *o
+		d.last = lastHop{iface: o.Interface, dir: o.Direction, pktSrc: o.PktSrcAddr, pktDst: o.PktDstAddr, srcPort: o.SrcPort, dstPort: o.DstPort}
 		d.haveLast = true
 		if d.Observe != nil {
 			d.Observe(o)
@@ -101,17 +111,17 @@ func (d *Dataplane) Send(p Packet) (Delivery, error) {
 	}
 	seen := p
 	if d.haveLast {
-		o := &d.lastCopy
+		o := &d.last
 		switch {
-		case o.Direction == flow.Ingress:
-			seen.Src, seen.Dst = o.PktSrcAddr, o.PktDstAddr
+		case o.dir == flow.Ingress:
+			seen.Src, seen.Dst = o.pktSrc, o.pktDst
 			if p.Protocol == ProtoTCP || p.Protocol == ProtoUDP {
-				seen.SrcPort, seen.DstPort = o.SrcPort, o.DstPort
+				seen.SrcPort, seen.DstPort = o.srcPort, o.dstPort
 			}
 		case res.Reason == dataplane.ReasonLeftVPC:
 			seen.Src = d.publicSource(o, p)
 			if p.Protocol == ProtoTCP || p.Protocol == ProtoUDP {
-				seen.SrcPort = o.SrcPort
+				seen.SrcPort = o.srcPort
 			}
 		}
 	}
@@ -120,9 +130,9 @@ func (d *Dataplane) Send(p Packet) (Delivery, error) {
 
 // publicSource is the address a packet leaving through the internet
 // gateway carries: the NAT gateway's Elastic IP, or the sender's public IP.
-func (d *Dataplane) publicSource(o *dataplane.Observation, p Packet) netip.Addr {
+func (d *Dataplane) publicSource(o *lastHop, p Packet) netip.Addr {
 	topo := d.DP.Topology()
-	if nat := topo.NATGatewayByInterface(o.Interface.ID); nat != nil && nat.PublicIP.IsValid() {
+	if nat := topo.NATGatewayByInterface(o.iface.ID); nat != nil && nat.PublicIP.IsValid() {
 		return nat.PublicIP
 	}
 	if e := topo.InterfaceByPrivateIP(p.Src); e != nil {
