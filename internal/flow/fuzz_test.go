@@ -24,6 +24,9 @@ func FuzzDecodeLine(f *testing.F) {
 		}
 	}
 	f.Add(uint8(0), "2 unknown eni-1 10.0.0.1 10.0.0.2 007 5000 6 1 40 1 2 ACCEPT OK\r")
+	ext := uint8(len(fuzzFormats) - 1) // extFormat
+	f.Add(ext, "2 eni-0a 10.0.0.10 203.0.113.12 REJECT nacl acl-0d00000000000000b/egress/* OK")
+	f.Add(ext, "2 eni-0a 203.0.113.12 10.0.0.10 ACCEPT - - OK")
 	f.Fuzz(func(t *testing.T, which uint8, line string) {
 		format, err := ParseFormat(fuzzFormats[int(which)%len(fuzzFormats)])
 		if err != nil {
