@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -19,6 +21,7 @@ func newReplayCmd() *cobra.Command {
 		topology, pcap, out, format, trafficType, dest string
 		maps                                           []string
 		interval                                       int
+		cpuprofile                                     string
 	)
 	cmd := &cobra.Command{
 		Use:   "replay --topology FILE --pcap FILE --out DIR",
@@ -45,6 +48,17 @@ or unreadable file stops the replay with the packet number and byte offset.`,
 			}
 			if err := demo.PrepareDataDir(out); err != nil {
 				return err
+			}
+			if cpuprofile != "" {
+				pf, err := os.Create(cpuprofile)
+				if err != nil {
+					return err
+				}
+				defer pf.Close()
+				if err := pprof.StartCPUProfile(pf); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			var docs []traffic.FlowLogDoc
 			for _, v := range topo.VPCs {
@@ -84,6 +98,8 @@ or unreadable file stops the replay with the packet number and byte offset.`,
 	f.StringVar(&trafficType, "traffic-type", "ALL", "ALL, ACCEPT or REJECT")
 	f.StringVar(&dest, "destination", "s3", "s3 or cloud-watch-logs")
 	f.IntVar(&interval, "max-aggregation-interval", 600, "60 or 600 seconds")
+	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
+	f.MarkHidden("cpuprofile")
 	return cmd
 }
 

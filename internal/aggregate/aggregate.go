@@ -77,6 +77,44 @@ type entry struct {
 	obs         Observation
 }
 
+// entryChunk is the number of entries in a full chunk of an entries store.
+const entryChunk = 256
+
+// entries is an append-only store of flow entries in fixed-size chunks: a
+// window with many flows grows without copying the entries it already has
+// (an entry holds a whole Observation, and a doubling slice copied them
+// about twice over). Only the first chunk grows by append, up to entryChunk.
+type entries struct {
+	chunks [][]entry
+	n      int
+}
+
+func (s *entries) len() int { return s.n }
+
+func (s *entries) at(i int32) *entry { return &s.chunks[i/entryChunk][i%entryChunk] }
+
+func (s *entries) push(e entry) {
+	c := s.n / entryChunk
+	switch {
+	case c < len(s.chunks):
+		s.chunks[c] = append(s.chunks[c], e)
+	case c == 0:
+		s.chunks = append(s.chunks, append([]entry(nil), e))
+	default:
+		s.chunks = append(s.chunks, append(make([]entry, 0, entryChunk), e))
+	}
+	s.n++
+}
+
+// reset empties the store and clears its entries, keeping the chunks.
+func (s *entries) reset() {
+	for i, c := range s.chunks {
+		clear(c)
+		s.chunks[i] = c[:0]
+	}
+	s.n = 0
+}
+
 // eniState is one interface's current window.
 type eniState struct {
 	iface    *Interface
@@ -86,7 +124,7 @@ type eniState struct {
 	seen     bool  // any observation in the window, even filtered out
 	lastSeen int64 // latest observation time in the window
 	flows    map[flowKey]int32
-	entries  []entry
+	entries  entries
 	dropped  int64 // observations dropped on overflow in this window
 	heapIdx  int
 }
@@ -97,13 +135,13 @@ type eniState struct {
 type closedWindow struct {
 	iface      *Interface
 	start, end int64
-	entries    []entry
+	entries    entries
 	dropped    int64
 	nodata     bool
 }
 
 func (c *closedWindow) records() int {
-	n := len(c.entries)
+	n := c.entries.len()
 	if c.dropped > 0 || c.nodata {
 		n++
 	}
@@ -127,7 +165,7 @@ type Aggregator struct {
 	heap   eniHeap
 
 	closed []closedWindow
-	free   [][]entry // entry slices of drained windows, for reuse
+	free   []entries // entry stores of drained windows, for reuse
 	order  []int32
 
 	stats    Stats
@@ -291,7 +329,7 @@ func (a *Aggregator) Add(obs *Observation) {
 		action: obs.Action,
 	}
 	if i, ok := st.flows[k]; ok {
-		e := &st.entries[i]
+		e := st.entries.at(i)
 		if t < e.first {
 			e.first = t
 		}
@@ -303,14 +341,14 @@ func (a *Aggregator) Add(obs *Observation) {
 		e.flags |= flow.TCPFlagsAWS(obs.TCPFlags)
 		return
 	}
-	if len(st.entries) >= a.cfg.MaxFlowsPerInterface {
+	if st.entries.len() >= a.cfg.MaxFlowsPerInterface {
 		st.dropped++
 		a.stats.Skipped++
 		a.m.skippedPkts.Add(float64(obs.Packets))
 		return
 	}
-	st.flows[k] = int32(len(st.entries))
-	st.entries = append(st.entries, entry{
+	st.flows[k] = int32(st.entries.len())
+	st.entries.push(entry{
 		key:     k,
 		first:   t,
 		last:    t,
@@ -384,13 +422,13 @@ func (a *Aggregator) closePartial(st *eniState) {
 func (a *Aggregator) closeWindow(st *eniState, end int64, complete bool) {
 	c := closedWindow{iface: st.iface, start: st.start, end: end, dropped: st.dropped}
 	switch {
-	case len(st.entries) > 0 || st.dropped > 0:
+	case st.entries.len() > 0 || st.dropped > 0:
 		c.entries = st.entries
 		if n := len(a.free); n > 0 {
 			st.entries = a.free[n-1]
 			a.free = a.free[:n-1]
 		} else {
-			st.entries = nil
+			st.entries = entries{}
 		}
 		a.closed = append(a.closed, c)
 		if st.dropped > 0 {
@@ -398,7 +436,7 @@ func (a *Aggregator) closeWindow(st *eniState, end int64, complete bool) {
 				"flow_log_id", a.cfg.FlowLogID, "eni", st.iface.ID,
 				"skipped_observations", st.dropped, "max_flows", a.cfg.MaxFlowsPerInterface)
 		}
-		a.flows -= len(c.entries)
+		a.flows -= c.entries.len()
 	case !st.seen && complete:
 		c.nodata = true
 		a.closed = append(a.closed, c)
@@ -462,22 +500,22 @@ func (a *Aggregator) drain() []flow.Record {
 			continue
 		}
 		order := a.order[:0]
-		for j := range c.entries {
+		for j := range c.entries.len() {
 			order = append(order, int32(j))
 		}
-		slices.SortFunc(order, func(x, y int32) int { return compareEntries(&c.entries[x], &c.entries[y]) })
+		slices.SortFunc(order, func(x, y int32) int { return compareEntries(c.entries.at(x), c.entries.at(y)) })
 		a.order = order
 		for _, j := range order {
-			a.fillOK(&res[i], c.iface, &c.entries[j])
+			a.fillOK(&res[i], c.iface, c.entries.at(j))
 			i++
 		}
 		if c.dropped > 0 {
 			a.fillStatus(&res[i], c.iface, flow.StatusSkipData, c.start, c.end)
 			i++
 		}
-		if c.entries != nil {
-			clear(c.entries) // drop references held by the copied observations
-			a.free = append(a.free, c.entries[:0])
+		if c.entries.chunks != nil {
+			c.entries.reset() // drop references held by the copied observations
+			a.free = append(a.free, c.entries)
 		}
 		*c = closedWindow{}
 	}

@@ -515,6 +515,38 @@ func TestRemove(t *testing.T) {
 	}
 }
 
+// TestManyFlowsInOneWindow: a window with more flows than one chunk of the
+// entry store keeps every flow's counters apart and in order, also in the
+// next window, which reuses the drained store.
+func TestManyFlowsInOneWindow(t *testing.T) {
+	a, _ := New(DefaultConfig(), Deps{})
+	eni := &Interface{ID: "eni-1", AccountID: "1"}
+	const flows = 3*entryChunk + 17
+	for w := int64(0); w < 2; w++ {
+		base := w * 600
+		for pass := int64(0); pass < 2; pass++ {
+			for i := int64(0); i < flows; i++ {
+				port := uint16(flows - i)
+				o := pkt{t: at(base, pass*flows+i), src: "10.0.0.1", dst: "10.0.0.2", sport: port, dport: 80,
+					packets: 1, bytes: int64(port)}.obs(eni)
+				a.Add(&o)
+			}
+		}
+		got := text(flow.DefaultFormat, a.Advance(at(base+600, 0)))
+		if len(got) != flows {
+			t.Fatalf("window %d: %d records, want %d", w, len(got), flows)
+		}
+		for j, line := range got {
+			f := strings.Fields(line)
+			port := flows - j
+			want := []string{strconv.Itoa(port), "80", "6", "2", strconv.Itoa(2 * port)}
+			if diff := cmp.Diff(want, f[5:10]); diff != "" {
+				t.Fatalf("window %d record %d %q (-want +got):\n%s", w, j, line, diff)
+			}
+		}
+	}
+}
+
 func TestAddDoesNotAllocateOnExistingFlow(t *testing.T) {
 	a, _ := New(DefaultConfig(), Deps{})
 	eni := &Interface{ID: "eni-1", AccountID: "1"}
