@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,6 +63,10 @@ type Destination struct {
 
 	worker  *publish.Worker
 	lineBuf []byte
+	// lineLen is the mean text line length of the last batch, to size a
+	// journal's buffer once instead of growing it line by line (a large
+	// batch otherwise copies its text about twice over).
+	lineLen int
 }
 
 type openJournal struct {
@@ -339,6 +344,7 @@ func (d *Destination) Deliver(ctx context.Context, b publish.Batch) error {
 		}
 		if oj.n == 0 {
 			touched = append(touched, oj)
+			oj.buf = slices.Grow(oj.buf, (len(b.Records)-i)*max(d.lineLen, 64))
 		}
 		oj.buf = flow.AppendText(oj.buf, f, r)
 		oj.buf = append(oj.buf, '\n')
@@ -356,6 +362,13 @@ func (d *Destination) Deliver(ctx context.Context, b publish.Batch) error {
 		}
 	}
 	d.status.AddPending(int64(len(b.Records)))
+	size := 0
+	for _, oj := range touched {
+		size += len(oj.buf)
+	}
+	if len(b.Records) > 0 {
+		d.lineLen = size/len(b.Records) + 1
+	}
 	for _, oj := range touched {
 		oj.buf, oj.n = oj.buf[:0], 0
 		if cap(oj.buf) > 4<<20 {
