@@ -27,7 +27,7 @@ func EvaluateNetworkACL(acl *vpc.NetworkACL, dir flow.Direction, p Packet) Decis
 			continue
 		}
 		d := Decision{Verdict: flow.ActionAccept, Layer: LayerNACL, ResourceID: acl.ID, Direction: dirName(dir),
-			RuleNumber: e.RuleNumber, Rule: NACLEntryText(*e)}
+			RuleNumber: e.RuleNumber, Rule: naclEntryTextCached(e)}
 		if !e.Allow {
 			d.Verdict = flow.ActionReject
 		}

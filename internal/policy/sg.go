@@ -74,7 +74,7 @@ func EvaluateSecurityGroups(groups []*vpc.SecurityGroup, dir flow.Direction, p P
 			Explanation: "no " + what + " rule allows " + p.Service() + dirWord + peer.String()}}
 	}
 	res := SGResult{Decision: Decision{Verdict: flow.ActionAccept, Layer: LayerSG, ResourceID: allowedBy.ID, Direction: dirName(dir),
-		Rule: SGRuleText(dir, rule)}}
+		Rule: sgRuleTextCached(dir, &rule)}}
 	if wide && (p.Protocol == vpc.ProtoTCP || p.Protocol == vpc.ProtoUDP) {
 		res.Untracked = reverseAllowsAll(groups, dir, p.Protocol, peer.Is4())
 	}
