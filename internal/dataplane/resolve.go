@@ -150,7 +150,10 @@ func (d *Dataplane) internDecision(dec policy.Decision) *policy.Decision {
 	if x := d.decisions[dec]; x != nil {
 		return x
 	}
-	x := &dec
+	// A copy made only here: &dec would move dec to the heap on every
+	// call, hits included.
+	x := new(policy.Decision)
+	*x = dec
 	if len(d.decisions) < maxInterned {
 		d.decisions[dec] = x
 	}
@@ -161,7 +164,8 @@ func (d *Dataplane) internSG(res policy.SGResult) *policy.SGResult {
 	if x := d.sgResults[res]; x != nil {
 		return x
 	}
-	x := &res
+	x := new(policy.SGResult)
+	*x = res
 	if res.Verdict == flow.ActionAccept && len(d.sgResults) < maxInterned {
 		d.sgResults[res] = x
 	}
