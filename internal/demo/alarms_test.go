@@ -25,6 +25,8 @@ func TestLiveAlarmsMatchStored(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The bundled file topic is relative: keep it in the test's directory.
+		cfg.Topics[0].Subscriptions[0].Endpoint = filepath.Join(t.TempDir(), "notes.jsonl")
 		eng, err := alarm.New(cfg, alarm.Deps{})
 		if err != nil {
 			t.Fatal(err)
