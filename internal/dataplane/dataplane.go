@@ -150,6 +150,8 @@ type Dataplane struct {
 	// Shared compiled decisions (see internDecision).
 	decisions map[policy.Decision]*policy.Decision
 	sgResults map[policy.SGResult]*policy.SGResult
+	// outVia shares the results of flows that leave by a route target.
+	outVia map[outViaKey]*Result
 }
 
 // iface is the compiled per-ENI state.
@@ -164,6 +166,10 @@ type iface struct {
 	alwaysTracked bool
 	// tracked caches the "tracked connection" decision per direction.
 	tracked [2]*policy.Decision
+	// fromOutside is the result shared by the flows from outside the VPC
+	// delivered here, built for the interface id fromOutsideID.
+	fromOutside   *Result
+	fromOutsideID string
 }
 
 // New builds a dataplane over the topology. The topology must have been
@@ -191,6 +197,7 @@ func New(topo *vpc.Topology, opts Options) (*Dataplane, error) {
 		nextSweep: minSweep,
 		decisions: map[policy.Decision]*policy.Decision{},
 		sgResults: map[policy.SGResult]*policy.SGResult{},
+		outVia:    map[outViaKey]*Result{},
 	}
 	for i, e := range topo.Interfaces {
 		s := topo.Subnet(e.SubnetID)

@@ -172,6 +172,37 @@ func (d *Dataplane) internSG(res policy.SGResult) *policy.SGResult {
 	return x
 }
 
+// Results are never modified once set: flows with the same outcome share
+// one, which saves building its Detail for every new flow.
+
+type outViaKey struct {
+	kind   vpc.TargetKind
+	target string
+}
+
+func (d *Dataplane) leftVia(kind vpc.TargetKind, target string) *Result {
+	k := outViaKey{kind, target}
+	if r := d.outVia[k]; r != nil {
+		return r
+	}
+	r := &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("out via %s %s", kind, target)}
+	if len(d.outVia) < maxInterned {
+		d.outVia[k] = r
+	}
+	return r
+}
+
+func deliveredFromOutside(s *iface, id string) *Result {
+	if s != nil && s.fromOutside != nil && s.fromOutsideID == id {
+		return s.fromOutside
+	}
+	r := &Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + id + " from outside the VPC"}
+	if s != nil {
+		s.fromOutside, s.fromOutsideID = r, id
+	}
+	return r
+}
+
 // trackedDecision is shared by all hops of an interface and direction.
 func (s *iface) trackedDecision(dir flow.Direction, ids []string) *policy.Decision {
 	key := strings.Join(ids, ",")
@@ -370,7 +401,7 @@ func (d *Dataplane) fromInterface(fe *flowEntry, p *Packet, s *iface, now int64)
 		}
 		fe.result = &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: "to peer VPC via " + route.TargetID}
 	default:
-		fe.result = &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("out via %s %s", route.Kind, route.TargetID)}
+		fe.result = d.leftVia(route.Kind, route.TargetID)
 	}
 }
 
@@ -434,7 +465,7 @@ func (d *Dataplane) viaNAT(fe *flowEntry, p *Packet, ns *iface, nat *vpc.NATGate
 		h.naclCheck = out.naclCheck
 		fe.result = &Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID}
 	default:
-		fe.result = &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("out via %s %s", route.Kind, route.TargetID)}
+		fe.result = d.leftVia(route.Kind, route.TargetID)
 	}
 }
 
@@ -496,7 +527,7 @@ func (d *Dataplane) fromOutside(fe *flowEntry, p *Packet, now int64) {
 	if dst := d.topo.InterfaceByPrivateIP(p.Dst); dst != nil {
 		in := d.addHop(fe, p, d.state[dst.ID], flow.Ingress, p.Src, p.Dst, p.SrcPort, p.DstPort)
 		in.naclCheck = true
-		fe.result = &Result{Delivered: true, Reason: ReasonDelivered, Detail: "delivered to " + dst.ID + " from outside the VPC"}
+		fe.result = deliveredFromOutside(in.ifc, dst.ID)
 		return
 	}
 	fe.result = &Result{Reason: ReasonUnknownSource, Detail: fmt.Sprintf("neither %s nor %s belongs to the topology", p.Src, p.Dst)}
