@@ -67,14 +67,21 @@ type flowKey struct {
 func (k *flowKey) srcAddr() netip.Addr { return netip.AddrFrom16(k.src).Unmap() }
 func (k *flowKey) dstAddr() netip.Addr { return netip.AddrFrom16(k.dst).Unmap() }
 
-// entry is one flow of a window.
+// entry is one flow of a window. It keeps of the flow's first observation
+// only what its record needs: a whole Observation (about 300 bytes, a dozen
+// pointers) per flow made the flow table the biggest thing on the heap.
 type entry struct {
 	key         flowKey
 	first, last int64 // Unix ns of the first and last packet
 	packets     int64
 	bytes       int64
 	flags       uint8 // OR of flow.TCPFlagsAWS
-	obs         Observation
+	trafficPath uint8
+	// srcAddr and dstAddr are the interface-level addresses.
+	srcAddr, dstAddr netip.Addr
+	srcSvc, dstSvc   string
+	// obs is a copy of the first observation, kept only for Annotate.
+	obs *Observation
 }
 
 // entryChunk is the number of entries in a full chunk of an entries store.
@@ -348,15 +355,24 @@ func (a *Aggregator) Add(obs *Observation) {
 		return
 	}
 	st.flows[k] = int32(st.entries.len())
-	st.entries.push(entry{
-		key:     k,
-		first:   t,
-		last:    t,
-		packets: obs.Packets,
-		bytes:   obs.Bytes,
-		flags:   flow.TCPFlagsAWS(obs.TCPFlags),
-		obs:     *obs,
-	})
+	e := entry{
+		key:         k,
+		first:       t,
+		last:        t,
+		packets:     obs.Packets,
+		bytes:       obs.Bytes,
+		flags:       flow.TCPFlagsAWS(obs.TCPFlags),
+		trafficPath: obs.TrafficPath,
+		srcAddr:     obs.SrcAddr,
+		dstAddr:     obs.DstAddr,
+		srcSvc:      obs.PktSrcAWSService,
+		dstSvc:      obs.PktDstAWSService,
+	}
+	if a.annotate != nil {
+		e.obs = new(Observation)
+		*e.obs = *obs
+	}
+	st.entries.push(e)
 	a.flows++
 }
 

@@ -82,11 +82,10 @@ func (a *Aggregator) fillInterface(r *flow.Record, e *Interface) {
 // fillOK makes the record of one flow.
 func (a *Aggregator) fillOK(r *flow.Record, e *Interface, en *entry) {
 	a.fillInterface(r, e)
-	o := &en.obs
 	k := &en.key
 	src, dst := k.srcAddr(), k.dstAddr()
-	a.setAddr(r, flow.FieldSrcAddr, pktAddr(o.SrcAddr, src))
-	a.setAddr(r, flow.FieldDstAddr, pktAddr(o.DstAddr, dst))
+	a.setAddr(r, flow.FieldSrcAddr, pktAddr(en.srcAddr, src))
+	a.setAddr(r, flow.FieldDstAddr, pktAddr(en.dstAddr, dst))
 	a.setInt(r, flow.FieldSrcPort, int64(k.sport))
 	a.setInt(r, flow.FieldDstPort, int64(k.dport))
 	a.setInt(r, flow.FieldProtocol, int64(k.proto))
@@ -108,16 +107,16 @@ func (a *Aggregator) fillOK(r *flow.Record, e *Interface, en *entry) {
 	}
 	a.setAddr(r, flow.FieldPktSrcAddr, src)
 	a.setAddr(r, flow.FieldPktDstAddr, dst)
-	a.setString(r, flow.FieldPktSrcAWSService, o.PktSrcAWSService)
-	a.setString(r, flow.FieldPktDstAWSService, o.PktDstAWSService)
+	a.setString(r, flow.FieldPktSrcAWSService, en.srcSvc)
+	a.setString(r, flow.FieldPktDstAWSService, en.dstSvc)
 	if a.has(flow.FieldFlowDirection) {
 		r.SetDirection(k.dir)
 	}
-	if k.dir == flow.Egress && o.TrafficPath != 0 {
-		a.setInt(r, flow.FieldTrafficPath, int64(o.TrafficPath))
+	if k.dir == flow.Egress && en.trafficPath != 0 {
+		a.setInt(r, flow.FieldTrafficPath, int64(en.trafficPath))
 	}
-	if a.annotate != nil {
-		a.annotate(r, o)
+	if a.annotate != nil && en.obs != nil {
+		a.annotate(r, en.obs)
 		r.Present &= a.want
 	}
 	a.stats.Records++
