@@ -128,6 +128,12 @@ func (c *Config) Validate() error {
 	if c.UI.Open && err == nil && !isLoopback(host) {
 		errs = append(errs, fmt.Errorf("ui.open: refusing an open UI on %s, which is not a loopback address; set ui.open: false to require a login", c.Listen))
 	}
+	if c.MaxBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("maxBodyBytes %d: want 0 (the 1 MiB default) or more", c.MaxBodyBytes))
+	}
+	if c.SQLThreads < 0 {
+		errs = append(errs, fmt.Errorf("sqlThreads %d: want 0 (DuckDB's default) or more", c.SQLThreads))
+	}
 	errs = append(errs, c.NATS.validate()...)
 	for i, k := range c.Credentials {
 		if k.AccessKeyID == "" || len(k.SecretAccessKey) < 8 {

@@ -30,6 +30,14 @@ func TestConfig(t *testing.T) {
 	if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 		t.Errorf("open UI on a public address: %v", err)
 	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"maxBodyBytes: -1\n", "maxBodyBytes -1: want 0"},
+		{"sqlThreads: -2\n", "sqlThreads -2: want 0"},
+	} {
+		if _, err := ParseConfig([]byte(tc.yaml), "serve.yaml"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want an error containing %q", tc.yaml, err, tc.want)
+		}
+	}
 }
 
 // TestServe runs the server on loopback at 3600x, talks to it, stops it,
