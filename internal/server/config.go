@@ -15,10 +15,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/goccy/go-yaml"
-
 	"vpcflow/internal/alarm"
 	"vpcflow/internal/sigv4"
+	"vpcflow/internal/yamlerr"
 )
 
 // Config is the serve configuration file. Every field has a default.
@@ -96,15 +95,8 @@ func LoadConfig(path string) (Config, error) {
 // with name, the file name.
 func ParseConfig(data []byte, name string) (cfg Config, err error) {
 	cfg = DefaultConfig()
-	// The YAML library is third-party code; a panic on hostile input must
-	// still become an error.
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%s: malformed YAML: %v", name, r)
-		}
-	}()
-	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
-		return cfg, fmt.Errorf("%s: %s", name, yaml.FormatError(err, false, true))
+	if err := yamlerr.Decode(data, name, &cfg, nil); err != nil {
+		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("%s: %w", name, err)

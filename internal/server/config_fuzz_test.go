@@ -27,7 +27,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := ParseConfig(data, "serve.yaml")
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "serve.yaml: ") {
+			if !strings.HasPrefix(err.Error(), "serve.yaml:") {
 				t.Fatalf("error does not name the file: %v", err)
 			}
 			return

@@ -32,7 +32,7 @@ func TestNATSConfig(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	for _, tc := range []struct{ yaml, want string }{
 		{"nats:\n  url: nats://127.0.0.1:4222\n  embedded: true\n", "not both"},
-		{"nats:\n  embeded: true\n", "[2:3]"},
+		{"nats:\n  embeded: true\n", `bad.yaml:2:3: unknown field "embeded"`},
 		{"nats:\n  url: http://127.0.0.1:4222\n", "want nats://host:port"},
 		{"nats:\n  url: nats://127.0.0.1:4222,127.0.0.1\n", `"127.0.0.1": want nats://host:port`},
 		{"nats:\n  port: 4222\n", "only for the embedded server"},

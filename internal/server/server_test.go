@@ -23,7 +23,7 @@ func TestConfig(t *testing.T) {
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("listen: 0.0.0.0:80\nui:\n  open: true\nspeeed: 2\n"), 0o644)
-	if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), "[4:1]") || !strings.Contains(err.Error(), "speeed") {
+	if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), "bad.yaml:4:1: ") || !strings.Contains(err.Error(), "speeed") {
 		t.Errorf("unknown key: %v", err)
 	}
 	os.WriteFile(bad, []byte("listen: 0.0.0.0:80\nui:\n  open: true\n"), 0o644)

@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -82,7 +83,8 @@ func Decode(data []byte, name string, v any, kind error) (err error) {
 			err = Errors{{File: name, Msg: fmt.Sprintf("malformed YAML: %v", r), Kind: kind}}
 		}
 	}()
-	if err := yaml.UnmarshalWithOptions(crlf(data), v, yaml.Strict()); err != nil {
+	data = crlf(data)
+	if err := yaml.UnmarshalWithOptions(data, v, yaml.Strict()); err != nil {
 		e := &Error{File: name, Kind: kind}
 		var ye yaml.Error
 		if errors.As(err, &ye) {
@@ -93,7 +95,28 @@ func Decode(data []byte, name string, v any, kind error) (err error) {
 		} else {
 			e.Msg, _, _ = strings.Cut(err.Error(), "\n")
 		}
+		if strings.HasPrefix(e.Msg, "unknown field ") {
+			if all := allUnknown(data, reflect.TypeOf(v), e); all != nil {
+				for _, u := range all {
+					u.File, u.Kind = name, kind
+				}
+				return all
+			}
+		}
 		return Errors{e}
+	}
+	return nil
+}
+
+// allUnknown returns every unknown key of the document when the library's
+// one (reported) is among them, so that the walk and the library agree;
+// nil otherwise.
+func allUnknown(data []byte, t reflect.Type, reported *Error) Errors {
+	all := unknownFields(data, t)
+	for _, u := range all {
+		if u.Msg == reported.Msg && u.Line == reported.Line && u.Column == reported.Column {
+			return all
+		}
 	}
 	return nil
 }
