@@ -3,6 +3,8 @@ package demo
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -181,6 +183,18 @@ func TestFirehoseEndToEnd(t *testing.T) {
 		t.Errorf("count in %d, count out %d (%d + %d + %d)", in, all+rej+sub, all, rej, sub)
 	}
 	t.Logf("%d records in, %d + %d + %d lines out; %d CloudWatch Logs events", in, all, rej, sub, p.Events)
+	byStream := p.FirehoseRecords()
+	if want := map[string]int64{"flow.logs": int64(all), "rejects": int64(rej), DefaultDeliveryStream: int64(sub)}; !maps.Equal(byStream, want) {
+		t.Errorf("records by delivery stream %v, want %v", byStream, want)
+	}
+	// The summary names each delivery stream with its count.
+	var b strings.Builder
+	if err := (&Summary{DataDir: dir, Run: &RunResult{Firehose: byStream}}).WriteBrief(&b); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("  Firehose:         delivery stream rejects (NATS JetStream), %s records\n", num(int64(rej))); !strings.Contains(b.String(), want) {
+		t.Errorf("summary:\n%s\nwant a line %q", b.String(), want)
+	}
 }
 
 // TestFirehoseWithoutNATS: without a NATS server, creating a

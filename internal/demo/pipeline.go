@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -89,21 +90,59 @@ type Pipeline struct {
 	Events int64
 
 	delivered atomic.Int64
+	// firehose counts the records delivered to each Firehose delivery
+	// stream (NATS JetStream), by stream name.
+	firehoseMu sync.Mutex
+	firehose   map[string]*atomic.Int64
 }
 
 // Delivered counts the records handed to destinations so far.
 func (p *Pipeline) Delivered() int64 { return p.delivered.Load() }
 
-// counting wraps a destination to count delivered records.
+// FirehoseRecords counts the records delivered so far to each Firehose
+// delivery stream, by stream name (nil when no flow log publishes to one).
+func (p *Pipeline) FirehoseRecords() map[string]int64 {
+	p.firehoseMu.Lock()
+	defer p.firehoseMu.Unlock()
+	if len(p.firehose) == 0 {
+		return nil
+	}
+	m := make(map[string]int64, len(p.firehose))
+	for name, n := range p.firehose {
+		m[name] = n.Load()
+	}
+	return m
+}
+
+// firehoseCounter is the record counter of one delivery stream.
+func (p *Pipeline) firehoseCounter(name string) *atomic.Int64 {
+	p.firehoseMu.Lock()
+	defer p.firehoseMu.Unlock()
+	if p.firehose == nil {
+		p.firehose = map[string]*atomic.Int64{}
+	}
+	n := p.firehose[name]
+	if n == nil {
+		n = new(atomic.Int64)
+		p.firehose[name] = n
+	}
+	return n
+}
+
+// counting wraps a destination to count delivered records, in total and,
+// when stream is set, per delivery stream.
 type counting struct {
 	publish.Destination
-	n *atomic.Int64
+	n, stream *atomic.Int64
 }
 
 func (c counting) Deliver(ctx context.Context, b publish.Batch) error {
 	err := c.Destination.Deliver(ctx, b)
 	if err == nil {
 		c.n.Add(int64(len(b.Records)))
+		if c.stream != nil {
+			c.stream.Add(int64(len(b.Records)))
+		}
 	}
 	return err
 }
@@ -285,7 +324,14 @@ func (p *Pipeline) newDestination(fl publish.FlowLog, r flowlog.Resource) (publi
 	if err != nil {
 		return nil, err
 	}
-	return counting{Destination: d, n: &p.delivered}, nil
+	c := counting{Destination: d, n: &p.delivered}
+	if r.LogDestinationType == flowlog.DestinationFirehose {
+		// openDestination has validated the ARN.
+		if name, err := stream.ParseDeliveryStreamARN(r.LogDestination); err == nil {
+			c.stream = p.firehoseCounter(name)
+		}
+	}
+	return c, nil
 }
 
 func (p *Pipeline) openDestination(fl publish.FlowLog, r flowlog.Resource) (publish.Destination, error) {

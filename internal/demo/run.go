@@ -42,6 +42,9 @@ type RunResult struct {
 	// Groups and Events describe the CloudWatch-like log store.
 	Groups []logstore.GroupInfo
 	Events int64
+	// Firehose counts the records delivered to each Firehose delivery
+	// stream, by name.
+	Firehose map[string]int64
 	// Alarms are the state changes of RunOptions.Alarms, in order.
 	Alarms []alarm.Transition
 }
@@ -105,6 +108,7 @@ func RunScenario(ctx context.Context, sc *traffic.Scenario, topo *vpc.Topology, 
 		res.Alarms = live.finish(ctx, end)
 	}
 	res.Groups, res.Events = p.Groups, p.Events
+	res.Firehose = p.FirehoseRecords()
 	res.Traffic = *eng.Stats()
 	res.Network = p.Net.Counts
 	res.Records = p.Delivered()

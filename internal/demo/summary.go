@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -261,6 +262,9 @@ func (s *Summary) writeWritten(p *printer) {
 		p.f("  CloudWatch Logs:  group %s, %d streams, %s events\n", g.Name, g.Streams, num(s.Events))
 	}
 	if r := s.Run; r != nil {
+		for _, name := range slices.Sorted(maps.Keys(r.Firehose)) {
+			p.f("  Firehose:         delivery stream %s (NATS JetStream), %s records\n", name, num(r.Firehose[name]))
+		}
 		writeLayers(p, r.Network.RejectsByLayer)
 	}
 }
