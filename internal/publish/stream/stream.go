@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -481,7 +482,15 @@ func (d *Destination) connect(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, d.cfg.PublishTimeout)
 	defer cancel()
-	_, err := d.js.Stream(cctx, d.cfg.Stream)
+	st, err := d.js.Stream(cctx, d.cfg.Stream)
+	if err == nil {
+		// A stream of that name made for other subjects would leave our
+		// publishes unanswered ("no response from stream"); say why.
+		want := d.cfg.SubjectPrefix + ".>"
+		if subjects := st.CachedInfo().Config.Subjects; !slices.ContainsFunc(subjects, func(s string) bool { return subjectCovers(s, want) }) {
+			return fmt.Errorf("stream %s: the JetStream stream of that name takes subjects %q, not %s: delete it or name another delivery stream", d.cfg.Stream, subjects, want)
+		}
+	}
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		_, err = d.js.CreateStream(cctx, jetstream.StreamConfig{
 			Name: d.cfg.Stream, Subjects: []string{d.cfg.SubjectPrefix + ".>"},
@@ -496,6 +505,27 @@ func (d *Destination) connect(ctx context.Context) error {
 	}
 	d.streamOK = true
 	return nil
+}
+
+// subjectCovers reports whether the subject filter f matches every subject
+// that g matches ('*' is one token, '>' the rest).
+func subjectCovers(f, g string) bool {
+	ft, gt := strings.Split(f, "."), strings.Split(g, ".")
+	for i, t := range ft {
+		switch {
+		case t == ">":
+			return i < len(gt)
+		case i >= len(gt):
+			return false
+		case t == "*":
+			if gt[i] == ">" {
+				return false
+			}
+		case t != gt[i]:
+			return false
+		}
+	}
+	return len(ft) == len(gt)
 }
 
 func classify(err error) string {

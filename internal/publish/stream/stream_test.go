@@ -359,3 +359,60 @@ func TestDeliveryStream(t *testing.T) {
 		t.Errorf("stream %q subject %q", c.Stream, c.Subject())
 	}
 }
+
+func TestSubjectCovers(t *testing.T) {
+	for _, tc := range []struct {
+		f, g string
+		want bool
+	}{
+		{"a.b.>", "a.b.>", true},
+		{"a.>", "a.b.>", true},
+		{">", "a.b.>", true},
+		{"a.*.>", "a.b.>", true},
+		{"a.b.*", "a.b.>", false},
+		{"a.b", "a.b.>", false},
+		{"a.c.>", "a.b.>", false},
+		{"a.b.c.>", "a.b.>", false},
+		{"a.b", "a.b", true},
+		{"a.*", "a.b", true},
+	} {
+		if got := subjectCovers(tc.f, tc.g); got != tc.want {
+			t.Errorf("subjectCovers(%q, %q) = %v, want %v", tc.f, tc.g, got, tc.want)
+		}
+	}
+}
+
+// TestStreamOfOtherSubjects: a JetStream stream that already has the
+// delivery stream's name but takes other subjects fails the delivery with
+// a message that says so (publishing would only time out), and the
+// records wait in the spool.
+func TestStreamOfOtherSubjects(t *testing.T) {
+	srv := startEmbedded(t)
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: cfg.Stream, Subjects: []string{"other.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	d := newDest(t, srv.URL(), t.TempDir())
+	if err := d.Deliver(t.Context(), publish.Batch{Records: makeRecords(0, 5), Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	// Flush waits for a delivery that cannot happen: bound it.
+	fctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	if err := d.Flush(fctx); err == nil {
+		t.Fatal("Flush succeeded into a stream of other subjects")
+	}
+	s := d.Status()
+	if want := `takes subjects ["other.>"], not ` + cfg.SubjectPrefix + ".>"; !strings.Contains(s.Detail, want) || s.Pending != 5 {
+		t.Errorf("status %+v, want a detail containing %q and 5 records pending", s, want)
+	}
+}
