@@ -18,7 +18,7 @@ var (
 	testNow   = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	keyA      = sigv4.Credential{AccessKeyID: "AKIAACCOUNTA", SecretAccessKey: "secretA", AccountID: "111111111111"}
 	keyB      = sigv4.Credential{AccessKeyID: "AKIAACCOUNTB", SecretAccessKey: "secretB", AccountID: "222222222222"}
-	testOwner = map[string]string{"flowlogs-a": keyA.AccountID, "flowlogs-b": keyB.AccountID}
+	testOwner = map[string]string{"flowlogs-a": keyA.AccountID, "flowlogs-b": keyB.AccountID, "metrics": keyA.AccountID}
 )
 
 type fakeEC2 struct{}
@@ -44,6 +44,7 @@ func newTestServer(t *testing.T) (*httptest.Server, string) {
 		"flowlogs-a/AWSLogs/111111111111/vpcflowlogs/us-east-1/2026/11/23/b.log.gz",
 		"flowlogs-a/AWSLogs/111111111111/vpcflowlogs/us-east-1/2026/11/24/c.log.gz",
 		"flowlogs-b/AWSLogs/222222222222/x.log.gz",
+		"metrics/AWSLogs/111111111111/m.log.gz", // a bucket named like a route
 	} {
 		p := filepath.Join(root, f)
 		os.MkdirAll(filepath.Dir(p), 0o755)
@@ -204,5 +205,15 @@ func TestHealthAndMetrics(t *testing.T) {
 	code, _, body = do(t, "GET", ts.URL+"/metrics", "", nil, "", nil)
 	if code != 200 || !strings.Contains(body, `vpcflow_api_requests_total{api="s3",status="2xx"} 1`) {
 		t.Errorf("metrics: %d %s", code, body)
+	}
+	// Signed, the same paths are S3 calls: a bucket may be named "metrics"
+	// or "healthz", and GET / is ListBuckets.
+	code, _, body = do(t, "GET", ts.URL+"/metrics?list-type=2", "", &keyA, "s3", nil)
+	if code != 200 || !strings.Contains(body, "<Key>AWSLogs/111111111111/m.log.gz</Key>") {
+		t.Errorf("list bucket metrics: %d %s", code, body)
+	}
+	code, _, body = do(t, "GET", ts.URL+"/healthz?list-type=2", "", &keyA, "s3", nil)
+	if code != 404 || !strings.Contains(body, "<Code>NoSuchBucket</Code>") {
+		t.Errorf("list bucket healthz: %d %s", code, body)
 	}
 }

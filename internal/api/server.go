@@ -101,12 +101,23 @@ func (s *Server) Handler() http.Handler {
 		// to its clean form, but S3 keys may hold such segments (and the
 		// signature covers the path as sent): those go to the AWS API as
 		// they are.
-		if r.URL.Path != cleanPath(r.URL.Path) {
+		//
+		// A request signed for AWS is an AWS API call whatever its path:
+		// GET / is ListBuckets, GET /metrics lists a bucket named
+		// "metrics". Only unsigned requests reach the health check,
+		// metrics and UI routes.
+		if r.URL.Path != cleanPath(r.URL.Path) || awsSigned(r) {
 			s.serveAWS(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// awsSigned reports whether r carries a Signature Version 4 signature,
+// in its Authorization header or its query (a presigned URL).
+func awsSigned(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-") || r.URL.Query().Has("X-Amz-Signature")
 }
 
 // cleanPath is the canonical path ServeMux redirects to: path.Clean,
