@@ -90,11 +90,57 @@ type Conn struct {
 	dead                      bool
 }
 
+// connKey is ConnKey as 44 bytes of plain memory (addresses as 16 bytes,
+// no pointers): the table hashes and compares it with memhash/memequal and
+// the garbage collector does not scan it.
+type connKey struct {
+	zone         uint32
+	a, b         [16]byte
+	aPort, bPort uint16
+	proto        uint8
+	v4           uint8 // bit 0: A is IPv4, bit 1: B is (the 16-byte forms cannot tell)
+	pad          uint16
+}
+
+// packed returns the table key of k, or false when an address has an IPv6
+// zone, which the packed key cannot hold.
+func (k *ConnKey) packed() (connKey, bool) {
+	pk := connKey{zone: k.Zone, a: k.A.As16(), b: k.B.As16(), aPort: k.APort, bPort: k.BPort, proto: k.Proto}
+	if k.A.Is4() {
+		pk.v4 |= 1
+	}
+	if k.B.Is4() {
+		pk.v4 |= 2
+	}
+	return pk, k.A.Zone() == "" && k.B.Zone() == ""
+}
+
 // Conntrack tracks connections per zone (one zone per interface). It is not
 // safe for concurrent use.
 type Conntrack struct {
 	timeouts Timeouts
-	conns    map[ConnKey]*Conn
+	conns    map[connKey]*Conn
+	// zoned holds the connections whose key has an address with an IPv6
+	// zone (never seen in captures or simulations).
+	zoned map[ConnKey]*Conn
+}
+
+func (c *Conntrack) get(k *ConnKey) *Conn {
+	if pk, ok := k.packed(); ok {
+		return c.conns[pk]
+	}
+	return c.zoned[*k]
+}
+
+func (c *Conntrack) put(k *ConnKey, conn *Conn) {
+	if pk, ok := k.packed(); ok {
+		c.conns[pk] = conn
+		return
+	}
+	if c.zoned == nil {
+		c.zoned = map[ConnKey]*Conn{}
+	}
+	c.zoned[*k] = conn
 }
 
 // NewConntrack returns an empty table; zero timeouts take the defaults.
@@ -112,7 +158,7 @@ func NewConntrack(t Timeouts) *Conntrack {
 	fill(&t.UDPStream, d.UDPStream)
 	fill(&t.ICMP, d.ICMP)
 	fill(&t.Other, d.Other)
-	return &Conntrack{timeouts: t, conns: map[ConnKey]*Conn{}}
+	return &Conntrack{timeouts: t, conns: map[connKey]*Conn{}}
 }
 
 // Timeouts returns the table's timeouts.
@@ -139,7 +185,7 @@ func KeyOf(zone uint32, p Packet) (ConnKey, bool) {
 // direction.
 func (c *Conntrack) Lookup(zone uint32, p Packet, now time.Time) (*Conn, bool) {
 	k, _ := KeyOf(zone, p)
-	conn := c.conns[k]
+	conn := c.get(&k)
 	if conn == nil || !c.Alive(conn, now.UnixNano()) {
 		return nil, false
 	}
@@ -150,7 +196,7 @@ func (c *Conntrack) Lookup(zone uint32, p Packet, now time.Time) (*Conn, bool) {
 // none): the fast path keeps it and checks Alive itself.
 func (c *Conntrack) Get(zone uint32, p Packet) *Conn {
 	k, _ := KeyOf(zone, p)
-	return c.conns[k]
+	return c.get(&k)
 }
 
 // Track starts tracking the connection whose first packet is p (or returns
@@ -158,13 +204,13 @@ func (c *Conntrack) Get(zone uint32, p Packet) *Conn {
 func (c *Conntrack) Track(zone uint32, p Packet, now time.Time) *Conn {
 	k, srcIsA := KeyOf(zone, p)
 	ns := now.UnixNano()
-	conn := c.conns[k]
+	conn := c.get(&k)
 	if conn != nil && c.Alive(conn, ns) {
 		return conn
 	}
 	if conn == nil {
 		conn = &Conn{Key: k}
-		c.conns[k] = conn
+		c.put(&k, conn)
 	}
 	*conn = Conn{Key: k, OrigIsA: srcIsA, First: ns, Last: ns}
 	return conn
@@ -245,15 +291,25 @@ func (c *Conntrack) Expire(now time.Time) int {
 			n++
 		}
 	}
+	for k, conn := range c.zoned {
+		if !c.Alive(conn, ns) {
+			conn.dead = true
+			delete(c.zoned, k)
+			n++
+		}
+	}
 	return n
 }
 
 // Len is the number of entries (live or awaiting Expire).
-func (c *Conntrack) Len() int { return len(c.conns) }
+func (c *Conntrack) Len() int { return len(c.conns) + len(c.zoned) }
 
 // Each calls fn for every entry, in no particular order.
 func (c *Conntrack) Each(fn func(*Conn)) {
 	for _, conn := range c.conns {
+		fn(conn)
+	}
+	for _, conn := range c.zoned {
 		fn(conn)
 	}
 }
@@ -261,9 +317,15 @@ func (c *Conntrack) Each(fn func(*Conn)) {
 // FlushZone removes every connection of a zone.
 func (c *Conntrack) FlushZone(zone uint32) {
 	for k, conn := range c.conns {
-		if k.Zone == zone {
+		if k.zone == zone {
 			conn.dead = true
 			delete(c.conns, k)
+		}
+	}
+	for k, conn := range c.zoned {
+		if k.Zone == zone {
+			conn.dead = true
+			delete(c.zoned, k)
 		}
 	}
 }

@@ -189,6 +189,54 @@ func TestConntrack(t *testing.T) {
 	}
 }
 
+// TestConntrackKeys: the table's packed keys keep apart what ConnKey keeps
+// apart (IPv4 and IPv4-mapped IPv6 addresses, IPv6 zones), and a
+// connection with a zoned address is tracked, found, expired and flushed
+// like any other.
+func TestConntrackKeys(t *testing.T) {
+	ct := NewConntrack(Timeouts{})
+	t0 := time.Unix(1700000000, 0)
+	pkts := []Packet{
+		{Src: ip("10.0.0.5"), Dst: ip("10.0.0.6"), Protocol: 17, SrcPort: 1000, DstPort: 53},
+		{Src: ip("::ffff:10.0.0.5"), Dst: ip("::ffff:10.0.0.6"), Protocol: 17, SrcPort: 1000, DstPort: 53},
+		{Src: ip("10.0.0.5"), Dst: ip("::ffff:10.0.0.6"), Protocol: 17, SrcPort: 1000, DstPort: 53},
+		{Src: ip("fe80::1"), Dst: ip("fe80::2"), Protocol: 17, SrcPort: 1000, DstPort: 53},
+		{Src: ip("fe80::1%eth0"), Dst: ip("fe80::2"), Protocol: 17, SrcPort: 1000, DstPort: 53},
+		{Src: ip("fe80::1%eth1"), Dst: ip("fe80::2"), Protocol: 17, SrcPort: 1000, DstPort: 53},
+	}
+	var conns []*Conn
+	for _, p := range pkts {
+		conns = append(conns, ct.Track(1, p, t0))
+	}
+	if ct.Len() != len(pkts) {
+		t.Fatalf("%d entries for %d distinct connections", ct.Len(), len(pkts))
+	}
+	for i, p := range pkts {
+		reply := Packet{Src: p.Dst, Dst: p.Src, Protocol: p.Protocol, SrcPort: p.DstPort, DstPort: p.SrcPort}
+		if got, ok := ct.Lookup(1, reply, t0); !ok || got != conns[i] {
+			t.Errorf("%v: the reply does not find its connection", p)
+		}
+		if got := ct.Get(1, p); got != conns[i] {
+			t.Errorf("%v: Get finds another entry", p)
+		}
+	}
+	n := 0
+	ct.Each(func(*Conn) { n++ })
+	if n != len(pkts) {
+		t.Errorf("Each saw %d entries", n)
+	}
+	ct.FlushZone(1)
+	if ct.Len() != 0 || !conns[4].dead || !conns[0].dead {
+		t.Errorf("FlushZone left %d entries", ct.Len())
+	}
+	for _, p := range pkts {
+		ct.Track(2, p, t0)
+	}
+	if n := ct.Expire(t0.Add(time.Hour)); n != len(pkts) || ct.Len() != 0 {
+		t.Errorf("Expire removed %d, %d left", n, ct.Len())
+	}
+}
+
 func TestDecisionString(t *testing.T) {
 	for _, tc := range []struct {
 		d    Decision
