@@ -152,6 +152,7 @@ type Dataplane struct {
 	sgResults map[policy.SGResult]*policy.SGResult
 	// outVia shares the results of flows that leave by a route target.
 	outVia map[outViaKey]*Result
+	svcs   map[[2]string]*[2]string
 }
 
 // iface is the compiled per-ENI state.
@@ -198,6 +199,7 @@ func New(topo *vpc.Topology, opts Options) (*Dataplane, error) {
 		decisions: map[policy.Decision]*policy.Decision{},
 		sgResults: map[policy.SGResult]*policy.SGResult{},
 		outVia:    map[outViaKey]*Result{},
+		svcs:      map[[2]string]*[2]string{},
 	}
 	for i, e := range topo.Interfaces {
 		s := topo.Subnet(e.SubnetID)
@@ -357,11 +359,12 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 			o.Action = dec.Verdict
 			o.Protocol = p.Protocol
 			o.SrcPort, o.DstPort = h.srcPort, h.dstPort
-			o.SrcAddr, o.DstAddr, o.PktSrcAddr, o.PktDstAddr = h.srcAddr, h.dstAddr, h.pktSrc, h.pktDst
+			o.SrcAddr, o.DstAddr = h.addrs()
+			o.PktSrcAddr, o.PktDstAddr = h.pktSrc, h.pktDst
 			o.Packets, o.Bytes = n, n*int64(p.Size)
 			o.TCPFlags = p.TCPFlags
 			o.TrafficPath = h.trafficPath
-			o.PktSrcAWSService, o.PktDstAWSService = h.srcSvc, h.dstSvc
+			o.PktSrcAWSService, o.PktDstAWSService = h.services()
 			o.Decision = dec
 			emit(o)
 		}

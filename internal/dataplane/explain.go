@@ -58,18 +58,20 @@ func (d *Dataplane) Explain(p Packet) (*Explanation, error) {
 	for i := range fe.hops {
 		h := &fe.hops[i]
 		dec := d.check(h, &p, now, &ex.Steps)
+		src, dst := h.addrs()
+		srcSvc, dstSvc := h.services()
 		ex.Observations = append(ex.Observations, Observation{
 			Time: p.Time, Interface: h.ifc.pub, Direction: h.dir, Action: dec.Verdict, Protocol: p.Protocol,
-			SrcPort: h.srcPort, DstPort: h.dstPort, SrcAddr: h.srcAddr, DstAddr: h.dstAddr, PktSrcAddr: h.pktSrc, PktDstAddr: h.pktDst,
+			SrcPort: h.srcPort, DstPort: h.dstPort, SrcAddr: src, DstAddr: dst, PktSrcAddr: h.pktSrc, PktDstAddr: h.pktDst,
 			Packets: n, Bytes: n * int64(p.Size), TCPFlags: p.TCPFlags, TrafficPath: h.trafficPath,
-			PktSrcAWSService: h.srcSvc, PktDstAWSService: h.dstSvc, Decision: dec,
+			PktSrcAWSService: srcSvc, PktDstAWSService: dstSvc, Decision: dec,
 		})
 		if dec.Verdict == flow.ActionReject {
 			ex.Result = Result{Reason: ReasonRejected, Decision: dec, Detail: dec.String()}
 			return ex, nil
 		}
-		if h.note != "" {
-			ex.Steps = append(ex.Steps, Step{Layer: "forward", Detail: h.note})
+		if fe.notes != nil && fe.notes[i] != "" {
+			ex.Steps = append(ex.Steps, Step{Layer: "forward", Detail: fe.notes[i]})
 		}
 	}
 	ex.Result = *fe.result

@@ -31,29 +31,52 @@ func keyOf(p *Packet) flowKey {
 }
 
 // hop is one interface and direction on a packet's path, with the checks
-// compiled for the current topology generation.
+// compiled for the current topology generation. It is kept small (112
+// bytes): a cached path is made for every flow and direction.
 type hop struct {
-	ifc                              *iface
-	dir                              flow.Direction
-	srcAddr, dstAddr, pktSrc, pktDst netip.Addr
-	srcPort, dstPort                 uint16
-	trafficPath                      uint8
-	srcSvc, dstSvc                   string
+	ifc              *iface
+	dir              flow.Direction
+	trafficPath      uint8
+	naclCheck        bool
+	ctSrcIsA         bool
+	srcPort, dstPort uint16
+	pktSrc, pktDst   netip.Addr
+	// svc names the AWS services of pktSrc and pktDst; nil when neither
+	// is one (shared, see Dataplane.svcPair).
+	svc *[2]string
 
-	naclCheck bool
-	ctSrcIsA  bool
-	nacl      *policy.Decision // nil: not crossing a subnet boundary
-	sg        *policy.SGResult // nil: no security groups (NAT gateway)
-	tracked   *policy.Decision // the decision for packets of a tracked connection
-	conn      *policy.Conn
+	nacl    *policy.Decision // nil: not crossing a subnet boundary
+	sg      *policy.SGResult // nil: no security groups (NAT gateway)
+	tracked *policy.Decision // the decision for packets of a tracked connection
+	conn    *policy.Conn
 
 	// fixed, when set, is returned after the inbound NACL (a NAT gateway
 	// with no translation for the packet).
 	fixed *policy.Decision
+}
 
-	// note says what happens after this hop (route, translation); set only
-	// when tracing.
-	note string
+// addrs returns srcaddr and dstaddr (spec §1.4): the interface side is
+// the interface's primary private IPv4 (IPv6 packets keep their IPv6
+// addresses).
+func (h *hop) addrs() (src, dst netip.Addr) {
+	src, dst = h.pktSrc, h.pktDst
+	if src.Is4() {
+		if h.dir == flow.Egress {
+			src = h.ifc.eni.PrimaryIP
+		} else {
+			dst = h.ifc.eni.PrimaryIP
+		}
+	}
+	return src, dst
+}
+
+// services returns pkt-src-aws-service and pkt-dst-aws-service ("" for
+// none).
+func (h *hop) services() (src, dst string) {
+	if h.svc == nil {
+		return "", ""
+	}
+	return h.svc[0], h.svc[1]
 }
 
 // flowEntry is the cached path of a directional flow.
@@ -66,6 +89,20 @@ type flowEntry struct {
 	nat       *natMapping
 	natIdle   int64
 	cacheable bool
+	// notes say what happens after each hop (route, translation); set
+	// only when tracing.
+	notes *[maxHops]string
+}
+
+// note sets the note of the last hop added, when tracing.
+func (d *Dataplane) note(fe *flowEntry, format string, args ...any) {
+	if !d.tracing {
+		return
+	}
+	if fe.notes == nil {
+		fe.notes = new([maxHops]string)
+	}
+	fe.notes[len(fe.hops)-1] = fmt.Sprintf(format, args...)
 }
 
 func (fe *flowEntry) valid(now int64) bool {
@@ -90,22 +127,14 @@ type natMapping struct {
 	dead       bool
 }
 
-// addHop appends a hop; addresses follow spec §1.4: the interface side of
-// srcaddr/dstaddr is the interface's primary private IPv4 (IPv6 packets keep
-// their IPv6 addresses), pkt-* are the packet's addresses at this point.
+// addHop appends a hop; pkt-* are the packet's addresses at this point
+// (see hop.addrs for srcaddr and dstaddr).
 func (d *Dataplane) addHop(fe *flowEntry, p *Packet, s *iface, dir flow.Direction, src, dst netip.Addr, sport, dport uint16) *hop {
 	fe.hops = append(fe.hops, hop{})
 	h := &fe.hops[len(fe.hops)-1]
-	*h = hop{ifc: s, dir: dir, pktSrc: src, pktDst: dst, srcPort: sport, dstPort: dport, srcAddr: src, dstAddr: dst}
-	if src.Is4() {
-		if dir == flow.Egress {
-			h.srcAddr = s.eni.PrimaryIP
-		} else {
-			h.dstAddr = s.eni.PrimaryIP
-		}
-	}
+	*h = hop{ifc: s, dir: dir, pktSrc: src, pktDst: dst, srcPort: sport, dstPort: dport}
 	if svc := d.topo.Services; svc != nil {
-		h.srcSvc, h.dstSvc = svc.Lookup(src), svc.Lookup(dst)
+		h.svc = d.svcPair(svc.Lookup(src), svc.Lookup(dst))
 	}
 	if p.Protocol == vpc.ProtoICMP || p.Protocol == vpc.ProtoICMPv6 {
 		h.srcPort, h.dstPort = 0, 0
@@ -168,6 +197,24 @@ func (d *Dataplane) internSG(res policy.SGResult) *policy.SGResult {
 	*x = res
 	if res.Verdict == flow.ActionAccept && len(d.sgResults) < maxInterned {
 		d.sgResults[res] = x
+	}
+	return x
+}
+
+// svcPair shares the service names of hops: nil when neither address is
+// an AWS service's.
+func (d *Dataplane) svcPair(src, dst string) *[2]string {
+	if src == "" && dst == "" {
+		return nil
+	}
+	k := [2]string{src, dst}
+	if x := d.svcs[k]; x != nil {
+		return x
+	}
+	x := new([2]string)
+	*x = k
+	if len(d.svcs) < maxInterned {
+		d.svcs[k] = x
 	}
 	return x
 }
@@ -330,9 +377,7 @@ func (d *Dataplane) fromInterface(fe *flowEntry, p *Packet, s *iface, now int64)
 		return
 	}
 	eg := d.addHop(fe, p, s, flow.Egress, p.Src, p.Dst, p.SrcPort, p.DstPort)
-	if d.tracing {
-		eg.note = fmt.Sprintf("route %s: %s -> %s", rt.ID, routeDest(route), route.TargetID)
-	}
+	d.note(fe, "route %s: %s -> %s", rt.ID, routeDest(route), route.TargetID)
 	crossRegion := false
 	if route.Kind == vpc.TargetPeering {
 		if pc := d.topo.Peering(route.TargetID); pc != nil {
@@ -439,9 +484,7 @@ func (d *Dataplane) viaNAT(fe *flowEntry, p *Packet, ns *iface, nat *vpc.NATGate
 		fe.result = &Result{Reason: ReasonNoRoute, Detail: fmt.Sprintf("NAT gateway %s has no route to %s", nat.ID, p.Dst)}
 		return
 	}
-	if d.tracing {
-		in.note = fmt.Sprintf("nat %s: translate source %s:%d -> %s:%d; route %s: %s -> %s", nat.ID, p.Src, p.SrcPort, nat.PrivateIP, m.natPort, rt.ID, routeDest(route), route.TargetID)
-	}
+	d.note(fe, "nat %s: translate source %s:%d -> %s:%d; route %s: %s -> %s", nat.ID, p.Src, p.SrcPort, nat.PrivateIP, m.natPort, rt.ID, routeDest(route), route.TargetID)
 	out := d.addHop(fe, p, ns, flow.Egress, nat.PrivateIP, p.Dst, m.natPort, p.DstPort)
 	out.trafficPath = trafficPath(route.Kind, ns.eni.Nitro, false)
 	out.naclCheck = true
@@ -558,9 +601,7 @@ func (d *Dataplane) intoNAT(fe *flowEntry, p *Packet, ns *iface, now int64) {
 	if p.Protocol != vpc.ProtoTCP && p.Protocol != vpc.ProtoUDP {
 		insidePort = p.DstPort
 	}
-	if d.tracing {
-		in.note = fmt.Sprintf("nat %s: translate destination %s:%d -> %s:%d", nat.ID, nat.PublicIP, p.DstPort, m.inside, insidePort)
-	}
+	d.note(fe, "nat %s: translate destination %s:%d -> %s:%d", nat.ID, nat.PublicIP, p.DstPort, m.inside, insidePort)
 	dst := d.topo.InterfaceByPrivateIP(m.inside)
 	out := d.addHop(fe, p, ns, flow.Egress, p.Src, m.inside, p.SrcPort, insidePort)
 	out.trafficPath = 1
