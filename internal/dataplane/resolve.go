@@ -94,11 +94,9 @@ type flowEntry struct {
 	notes *[maxHops]string
 }
 
-// note sets the note of the last hop added, when tracing.
+// note sets the note of the last hop added; call it only when tracing
+// (its arguments cost).
 func (d *Dataplane) note(fe *flowEntry, format string, args ...any) {
-	if !d.tracing {
-		return
-	}
 	if fe.notes == nil {
 		fe.notes = new([maxHops]string)
 	}
@@ -377,7 +375,9 @@ func (d *Dataplane) fromInterface(fe *flowEntry, p *Packet, s *iface, now int64)
 		return
 	}
 	eg := d.addHop(fe, p, s, flow.Egress, p.Src, p.Dst, p.SrcPort, p.DstPort)
-	d.note(fe, "route %s: %s -> %s", rt.ID, routeDest(route), route.TargetID)
+	if d.tracing {
+		d.note(fe, "route %s: %s -> %s", rt.ID, routeDest(route), route.TargetID)
+	}
 	crossRegion := false
 	if route.Kind == vpc.TargetPeering {
 		if pc := d.topo.Peering(route.TargetID); pc != nil {
@@ -484,7 +484,9 @@ func (d *Dataplane) viaNAT(fe *flowEntry, p *Packet, ns *iface, nat *vpc.NATGate
 		fe.result = &Result{Reason: ReasonNoRoute, Detail: fmt.Sprintf("NAT gateway %s has no route to %s", nat.ID, p.Dst)}
 		return
 	}
-	d.note(fe, "nat %s: translate source %s:%d -> %s:%d; route %s: %s -> %s", nat.ID, p.Src, p.SrcPort, nat.PrivateIP, m.natPort, rt.ID, routeDest(route), route.TargetID)
+	if d.tracing {
+		d.note(fe, "nat %s: translate source %s:%d -> %s:%d; route %s: %s -> %s", nat.ID, p.Src, p.SrcPort, nat.PrivateIP, m.natPort, rt.ID, routeDest(route), route.TargetID)
+	}
 	out := d.addHop(fe, p, ns, flow.Egress, nat.PrivateIP, p.Dst, m.natPort, p.DstPort)
 	out.trafficPath = trafficPath(route.Kind, ns.eni.Nitro, false)
 	out.naclCheck = true
@@ -601,7 +603,9 @@ func (d *Dataplane) intoNAT(fe *flowEntry, p *Packet, ns *iface, now int64) {
 	if p.Protocol != vpc.ProtoTCP && p.Protocol != vpc.ProtoUDP {
 		insidePort = p.DstPort
 	}
-	d.note(fe, "nat %s: translate destination %s:%d -> %s:%d", nat.ID, nat.PublicIP, p.DstPort, m.inside, insidePort)
+	if d.tracing {
+		d.note(fe, "nat %s: translate destination %s:%d -> %s:%d", nat.ID, nat.PublicIP, p.DstPort, m.inside, insidePort)
+	}
 	dst := d.topo.InterfaceByPrivateIP(m.inside)
 	out := d.addHop(fe, p, ns, flow.Egress, p.Src, m.inside, p.SrcPort, insidePort)
 	out.trafficPath = 1
