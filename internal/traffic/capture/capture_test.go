@@ -294,6 +294,8 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
+		// The fast decoder and gopacket read it the same way.
+		sameReads(t, b)
 		var p traffic.Packet
 		for range 10000 {
 			err := r.Next(&p)

@@ -92,6 +92,8 @@ type Reader struct {
 	linkType layers.LinkType
 	pos      int64 // offset of the next record
 	stats    Stats
+	// slowOnly turns fastDecode off (tests compare the two decoders).
+	slowOnly bool
 
 	eth    layers.Ethernet
 	dot1q  layers.Dot1Q
@@ -275,13 +277,15 @@ func (r *Reader) Next(p *traffic.Packet) error {
 				lt = v
 			}
 		}
-		parser := r.parserFor(lt, data)
-		if parser == nil {
-			return r.unsupported(n, lt)
-		}
-		if reason := r.decode(parser, data, p); reason != "" {
-			r.skip(n, off, reason)
-			continue
+		if r.slowOnly || !fastDecode(lt, data, p) {
+			parser := r.parserFor(lt, data)
+			if parser == nil {
+				return r.unsupported(n, lt)
+			}
+			if reason := r.decode(parser, data, p); reason != "" {
+				r.skip(n, off, reason)
+				continue
+			}
 		}
 		if ci.CaptureLength < ci.Length {
 			r.stats.Truncated++
