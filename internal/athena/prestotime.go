@@ -121,65 +121,189 @@ func hour12(t time.Time) int {
 }
 
 // ParsePresto parses s with a Presto/MySQL date_parse pattern, in UTC.
+// Text outside the specifiers must appear as it is (a Go time layout
+// cannot say that: "1" or "Jan" in it would be read as fields). Fields the
+// pattern leaves out take the values of 1970-01-01 00:00:00, as Presto's
+// do; %a and %W are read but do not have to agree with the date.
 func ParsePresto(s, f string) (time.Time, error) {
-	var layout strings.Builder
+	var v prestoFields
+	v.year, v.month, v.day = 1970, 1, 1
+	pos, err := v.parse(s, 0, f)
+	if err == nil && pos < len(s) {
+		err = fmt.Errorf("extra text %q at offset %d", s[pos:], pos)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("date_parse: %q does not match %q: %w", s, f, err)
+	}
+	return v.time(s, f)
+}
+
+// prestoFields are the values a date_parse pattern has read.
+type prestoFields struct {
+	year, month, day, yday int
+	hour, hour12, min, sec int
+	micro                  int
+	pm, has12, hasPM, hasJ bool
+}
+
+var (
+	monthNames   = [...]string{"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"}
+	weekdayNames = [...]string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
+)
+
+// parse reads s from pos with pattern f and returns the offset after it.
+func (v *prestoFields) parse(s string, pos int, f string) (int, error) {
+	num := func(spec byte, width int, dst *int) error {
+		n, end := 0, pos
+		for end < len(s) && end-pos < width && s[end] >= '0' && s[end] <= '9' {
+			n = n*10 + int(s[end]-'0')
+			end++
+		}
+		if end == pos {
+			return fmt.Errorf("want the digits of %%%c at offset %d", spec, pos)
+		}
+		if spec == 'f' { // microseconds: "5" is 500000
+			for d := end - pos; d < 6; d++ {
+				n *= 10
+			}
+		}
+		*dst, pos = n, end
+		return nil
+	}
+	name := func(spec byte, names []string, abbrev bool, dst *int) error {
+		for i, nm := range names {
+			if abbrev {
+				nm = nm[:3]
+			}
+			if len(s)-pos >= len(nm) && strings.EqualFold(s[pos:pos+len(nm)], nm) {
+				*dst, pos = i, pos+len(nm)
+				return nil
+			}
+		}
+		return fmt.Errorf("want the name of %%%c at offset %d", spec, pos)
+	}
+	var weekday int
 	for i := 0; i < len(f); i++ {
 		c := f[i]
 		if c != '%' || i+1 == len(f) {
-			layout.WriteByte(c)
+			if pos >= len(s) || s[pos] != c {
+				return pos, fmt.Errorf("want %q at offset %d", c, pos)
+			}
+			pos++
 			continue
 		}
 		i++
-		switch f[i] {
-		case 'a':
-			layout.WriteString("Mon")
-		case 'b':
-			layout.WriteString("Jan")
-		case 'c':
-			layout.WriteString("1")
-		case 'd':
-			layout.WriteString("02")
-		case 'e':
-			layout.WriteString("2")
-		case 'f':
-			layout.WriteString("000000")
-		case 'H', 'k':
-			layout.WriteString("15")
-		case 'h', 'I':
-			layout.WriteString("03")
-		case 'l':
-			layout.WriteString("3")
-		case 'i':
-			layout.WriteString("04")
-		case 'j':
-			layout.WriteString("002")
-		case 'M':
-			layout.WriteString("January")
-		case 'm':
-			layout.WriteString("01")
-		case 'p':
-			layout.WriteString("PM")
-		case 'r':
-			layout.WriteString("03:04:05 PM")
-		case 'S', 's':
-			layout.WriteString("05")
-		case 'T':
-			layout.WriteString("15:04:05")
-		case 'W':
-			layout.WriteString("Monday")
+		var err error
+		switch spec := f[i]; spec {
 		case 'Y':
-			layout.WriteString("2006")
+			err = num(spec, 4, &v.year)
 		case 'y':
-			layout.WriteString("06")
+			if err = num(spec, 2, &v.year); err == nil {
+				// As MySQL: 70-99 are 1970-1999, 00-69 are 2000-2069.
+				if v.year < 70 {
+					v.year += 2000
+				} else if v.year < 100 {
+					v.year += 1900
+				}
+			}
+		case 'm', 'c':
+			err = num(spec, 2, &v.month)
+		case 'b':
+			if err = name(spec, monthNames[:], true, &v.month); err == nil {
+				v.month++
+			}
+		case 'M':
+			if err = name(spec, monthNames[:], false, &v.month); err == nil {
+				v.month++
+			}
+		case 'd', 'e':
+			err = num(spec, 2, &v.day)
+		case 'j':
+			err, v.hasJ = num(spec, 3, &v.yday), true
+		case 'H', 'k':
+			err = num(spec, 2, &v.hour)
+		case 'h', 'I', 'l':
+			err, v.has12 = num(spec, 2, &v.hour12), true
+		case 'i':
+			err = num(spec, 2, &v.min)
+		case 'S', 's':
+			err = num(spec, 2, &v.sec)
+		case 'f':
+			err = num(spec, 6, &v.micro)
+		case 'p':
+			var ampm int
+			if err = name(spec, []string{"am", "pm"}, false, &ampm); err == nil {
+				v.pm, v.hasPM = ampm == 1, true
+			}
+		case 'a':
+			err = name(spec, weekdayNames[:], true, &weekday)
+		case 'W':
+			err = name(spec, weekdayNames[:], false, &weekday)
+		case 'r':
+			pos, err = v.parse(s, pos, "%h:%i:%S %p")
+		case 'T':
+			pos, err = v.parse(s, pos, "%H:%i:%S")
 		case '%':
-			layout.WriteByte('%')
+			if pos >= len(s) || s[pos] != '%' {
+				err = fmt.Errorf("want '%%' at offset %d", pos)
+			} else {
+				pos++
+			}
 		default:
-			return time.Time{}, fmt.Errorf("date_parse: unsupported specifier %%%c at offset %d", f[i], i-1)
+			return pos, fmt.Errorf("unsupported specifier %%%c at offset %d of the pattern", spec, i-1)
+		}
+		if err != nil {
+			return pos, err
 		}
 	}
-	t, err := time.Parse(layout.String(), s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("date_parse: %q does not match %q", s, f)
+	return pos, nil
+}
+
+// time checks the ranges of the fields read and builds the instant.
+func (v *prestoFields) time(s, f string) (time.Time, error) {
+	hour := v.hour
+	if v.has12 || v.hasPM {
+		h := v.hour12
+		if !v.has12 {
+			h = v.hour
+		}
+		if h < 1 || h > 12 {
+			return time.Time{}, fmt.Errorf("date_parse: %q: hour %d is not a 12-hour clock hour (1-12)", s, h)
+		}
+		hour = h % 12
+		if v.pm {
+			hour += 12
+		}
 	}
-	return t.UTC(), nil
+	var bad string
+	switch {
+	case v.month < 1 || v.month > 12:
+		bad = fmt.Sprintf("month %d", v.month)
+	case v.day < 1 || v.day > 31:
+		bad = fmt.Sprintf("day %d", v.day)
+	case v.hasJ && (v.yday < 1 || v.yday > 366):
+		bad = fmt.Sprintf("day of year %d", v.yday)
+	case hour > 23:
+		bad = fmt.Sprintf("hour %d", hour)
+	case v.min > 59:
+		bad = fmt.Sprintf("minute %d", v.min)
+	case v.sec > 59:
+		bad = fmt.Sprintf("second %d", v.sec)
+	}
+	if bad != "" {
+		return time.Time{}, fmt.Errorf("date_parse: %q (pattern %q): %s is out of range", s, f, bad)
+	}
+	var t time.Time
+	if v.hasJ {
+		t = time.Date(v.year, 1, v.yday, hour, v.min, v.sec, v.micro*1000, time.UTC)
+		if t.Year() != v.year {
+			return time.Time{}, fmt.Errorf("date_parse: %q (pattern %q): day of year %d is out of range for %d", s, f, v.yday, v.year)
+		}
+		return t, nil
+	}
+	t = time.Date(v.year, time.Month(v.month), v.day, hour, v.min, v.sec, v.micro*1000, time.UTC)
+	if t.Day() != v.day {
+		return time.Time{}, fmt.Errorf("date_parse: %q (pattern %q): %s has no day %d", s, f, time.Month(v.month), v.day)
+	}
+	return t, nil
 }
