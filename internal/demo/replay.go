@@ -84,7 +84,9 @@ func ReplayCapture(ctx context.Context, topo *vpc.Topology, path string, opts Re
 		return nil, fmt.Errorf("open capture: %w", err)
 	}
 	defer f.Close()
-	r, err := capture.NewReader(f, path)
+	pf := capture.NewPrefetcher(f)
+	defer pf.Close()
+	r, err := capture.NewReader(pf, path)
 	if err != nil {
 		return nil, err
 	}
