@@ -335,7 +335,8 @@ func (a *Aggregator) Add(obs *Observation) {
 		dir:    obs.Direction,
 		action: obs.Action,
 	}
-	if i, ok := st.flows[k]; ok {
+	i, ok := a.find(st, k, obs.Slot)
+	if ok {
 		e := st.entries.at(i)
 		if t < e.first {
 			e.first = t
@@ -355,6 +356,9 @@ func (a *Aggregator) Add(obs *Observation) {
 		return
 	}
 	st.flows[k] = int32(st.entries.len())
+	if obs.Slot != nil {
+		*obs.Slot = uint32(st.entries.len()) + 1
+	}
 	e := entry{
 		key:         k,
 		first:       t,
@@ -371,9 +375,27 @@ func (a *Aggregator) Add(obs *Observation) {
 	if a.annotate != nil {
 		e.obs = new(Observation)
 		*e.obs = *obs
+		e.obs.Slot = nil
 	}
 	st.entries.push(e)
 	a.flows++
+}
+
+// find returns the index of k's entry in st's window. slot, when not nil,
+// is the hint Add left with the observation's flow (index + 1): it is
+// taken when the entry there has the key, which saves the map lookup on
+// most packets (an entry's key is unique in its window).
+func (a *Aggregator) find(st *eniState, k flowKey, slot *uint32) (int32, bool) {
+	if slot != nil {
+		if h := int(*slot) - 1; h >= 0 && h < st.entries.len() && st.entries.at(int32(h)).key == k {
+			return int32(h), true
+		}
+	}
+	i, ok := st.flows[k]
+	if ok && slot != nil {
+		*slot = uint32(i) + 1
+	}
+	return i, ok
 }
 
 // Advance closes every window that ends at or before now and returns the

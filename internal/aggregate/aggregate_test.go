@@ -590,3 +590,66 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	}
 	return out
 }
+
+// TestSlotHints: observations that carry a Slot (the dataplane gives each
+// flow's path one per interface and direction) give the records they give
+// without one, whatever the slot holds: hints left by another aggregator
+// (two flow logs), by an earlier window, by another action of the flow, or
+// garbage; and with a full flow table.
+func TestSlotHints(t *testing.T) {
+	enis := []*Interface{{ID: "eni-a", AccountID: "1", Nitro: true}, {ID: "eni-b", AccountID: "1"}}
+	type flowSlot struct {
+		eni   *Interface
+		sport uint16
+		dir   flow.Direction
+	}
+	for _, maxFlows := range []int{1 << 16, 40} {
+		cfg := DefaultConfig()
+		cfg.MaxFlowsPerInterface = maxFlows
+		plain, _ := New(cfg, Deps{})
+		hinted, _ := New(cfg, Deps{})
+		other, _ := New(cfg, Deps{})
+		slots := map[flowSlot]*uint32{}
+		var want, got, got2 []string
+		for i := range 20000 {
+			eni := enis[i%2]
+			fs := flowSlot{eni: eni, sport: uint16(1 + (i*7919)%97), dir: flow.Direction(i % 3 % 2)}
+			p := pkt{t: at(1000+int64(i/100), int64(i%100)), dir: fs.dir, src: "10.0.0.1", dst: "10.0.0.2",
+				sport: fs.sport, dport: 443, packets: 1, bytes: int64(i % 1500)}
+			if i%13 == 0 {
+				p.action = flow.ActionReject
+			}
+			o := p.obs(eni)
+			plain.Add(&o)
+			s := slots[fs]
+			if s == nil {
+				s = new(uint32)
+				slots[fs] = s
+			}
+			if i%1000 == 999 {
+				*s = uint32(i) // garbage
+			}
+			o.Slot = s
+			hinted.Add(&o)
+			other.Add(&o)
+			if i%2500 == 0 {
+				now := at(1000+int64(i/100), 0)
+				want = append(want, text(flow.DefaultFormat, plain.Advance(now))...)
+				got = append(got, text(flow.DefaultFormat, hinted.Advance(now))...)
+				got2 = append(got2, text(flow.DefaultFormat, other.Advance(now))...)
+			}
+		}
+		want = append(want, text(flow.DefaultFormat, plain.Flush())...)
+		got = append(got, text(flow.DefaultFormat, hinted.Flush())...)
+		got2 = append(got2, text(flow.DefaultFormat, other.Flush())...)
+		if len(want) < 100 {
+			t.Fatalf("only %d records", len(want))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("max flows %d: records with slots differ (-want +got):\n%s", maxFlows, diff)
+		}
+		if diff := cmp.Diff(want, got2); diff != "" {
+			t.Errorf("max flows %d: records of the second aggregator differ (-want +got):\n%s", maxFlows, diff)
+		}
+	}
+}

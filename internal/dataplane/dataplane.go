@@ -55,6 +55,11 @@ type Observation struct {
 	TrafficPath                              uint8           // 1..8 for egress, 0 = "-"
 	PktSrcAWSService, PktDstAWSService       string          // "" = "-"
 	Decision                                 policy.Decision // deciding layer and rule (zero value for plain ACCEPT)
+	// Slot, when not nil, is a word kept with the flow's cached path at
+	// this interface and direction, for the consumer's use: the aggregator
+	// remembers there where the flow's entry is (a hint it checks). It is
+	// valid only during the emit call.
+	Slot *uint32
 }
 
 // Reason says what happened to a packet.
@@ -366,6 +371,7 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 			o.TrafficPath = h.trafficPath
 			o.PktSrcAWSService, o.PktDstAWSService = h.services()
 			o.Decision = dec
+			o.Slot = &h.slot
 			emit(o)
 		}
 		if dec.Verdict == flow.ActionReject {

@@ -40,6 +40,7 @@ type hop struct {
 	naclCheck        bool
 	ctSrcIsA         bool
 	srcPort, dstPort uint16
+	slot             uint32 // Observation.Slot
 	pktSrc, pktDst   netip.Addr
 	// svc names the AWS services of pktSrc and pktDst; nil when neither
 	// is one (shared, see Dataplane.svcPair).
