@@ -63,9 +63,10 @@ type Destination struct {
 
 	worker  *publish.Worker
 	lineBuf []byte
-	// lineLen is the mean text line length of the last batch, to size a
-	// journal's buffer once instead of growing it line by line (a large
-	// batch otherwise copies its text about twice over).
+	// lineLen is the mean text line length of the last batch (for the
+	// first, estimated from its first line), to size a journal's buffer
+	// once instead of growing it line by line (a large batch otherwise
+	// copies its text about twice over).
 	lineLen int
 }
 
@@ -344,6 +345,12 @@ func (d *Destination) Deliver(ctx context.Context, b publish.Batch) error {
 		}
 		if oj.n == 0 {
 			touched = append(touched, oj)
+			if d.lineLen == 0 {
+				// First batch: estimate from this record's line, with an
+				// eighth to spare (lines differ by their numbers).
+				n := len(flow.AppendText(nil, f, r))
+				d.lineLen = n + n/8 + 1
+			}
 			oj.buf = slices.Grow(oj.buf, (len(b.Records)-i)*max(d.lineLen, 64))
 		}
 		oj.buf = flow.AppendText(oj.buf, f, r)
