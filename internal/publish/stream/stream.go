@@ -486,9 +486,9 @@ func (d *Destination) connect(ctx context.Context) error {
 	if err == nil {
 		// A stream of that name made for other subjects would leave our
 		// publishes unanswered ("no response from stream"); say why.
-		want := d.cfg.SubjectPrefix + ".>"
-		if subjects := st.CachedInfo().Config.Subjects; !slices.ContainsFunc(subjects, func(s string) bool { return subjectCovers(s, want) }) {
-			return fmt.Errorf("stream %s: the JetStream stream of that name takes subjects %q, not %s: delete it or name another delivery stream", d.cfg.Stream, subjects, want)
+		subject := d.cfg.Subject()
+		if subjects := st.CachedInfo().Config.Subjects; !slices.ContainsFunc(subjects, func(s string) bool { return subjectCovers(s, subject) }) {
+			return fmt.Errorf("stream %s: the JetStream stream of that name takes subjects %q, not %s: delete it or name another delivery stream", d.cfg.Stream, subjects, subject)
 		}
 	}
 	if errors.Is(err, jetstream.ErrStreamNotFound) {

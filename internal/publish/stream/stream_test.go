@@ -154,11 +154,20 @@ func (e *external) Stop() {
 
 func newDest(t *testing.T, url, spoolDir string) *Destination {
 	t.Helper()
+	return newDestWith(t, url, spoolDir, nil)
+}
+
+// newDestWith is newDest with the config adjusted by edit (nil: none).
+func newDestWith(t *testing.T, url, spoolDir string, edit func(*Config)) *Destination {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.FlowLog = publish.FlowLog{ID: testFL, AccountID: "123456789012", Region: "us-east-1", Format: flow.DefaultFormat}
 	cfg.URL, cfg.SpoolDir = url, spoolDir
 	cfg.MaxBatchRecords = 100
 	cfg.RetryInitial, cfg.RetryMax, cfg.PublishTimeout = 10*time.Millisecond, 200*time.Millisecond, 2*time.Second
+	if edit != nil {
+		edit(&cfg)
+	}
 	d, err := New(cfg, Deps{Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
@@ -401,6 +410,24 @@ func TestStreamOfOtherSubjects(t *testing.T) {
 	if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: cfg.Stream, Subjects: []string{"other.>"}}); err != nil {
 		t.Fatal(err)
 	}
+	// A stream of that name bound to exactly the flow log's subject is
+	// someone's deliberate setup, and it works.
+	other := DefaultConfig()
+	other.Stream = "exact"
+	other.SubjectPrefix = "exact"
+	other.FlowLog.ID = testFL
+	if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "exact", Subjects: []string{other.Subject()}}); err != nil {
+		t.Fatal(err)
+	}
+	ok := newDestWith(t, srv.URL(), t.TempDir(), func(c *Config) { c.Stream, c.SubjectPrefix = "exact", "exact" })
+	if err := ok.Deliver(t.Context(), publish.Batch{Records: makeRecords(0, 5), Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	okctx, okcancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer okcancel()
+	if err := ok.Flush(okctx); err != nil {
+		t.Fatalf("delivery into a stream bound to the exact subject: %v", err)
+	}
 	d := newDest(t, srv.URL(), t.TempDir())
 	if err := d.Deliver(t.Context(), publish.Batch{Records: makeRecords(0, 5), Now: t0}); err != nil {
 		t.Fatal(err)
@@ -412,7 +439,7 @@ func TestStreamOfOtherSubjects(t *testing.T) {
 		t.Fatal("Flush succeeded into a stream of other subjects")
 	}
 	s := d.Status()
-	if want := `takes subjects ["other.>"], not ` + cfg.SubjectPrefix + ".>"; !strings.Contains(s.Detail, want) || s.Pending != 5 {
+	if want := `takes subjects ["other.>"], not ` + cfg.SubjectPrefix + "." + testFL; !strings.Contains(s.Detail, want) || s.Pending != 5 {
 		t.Errorf("status %+v, want a detail containing %q and 5 records pending", s, want)
 	}
 }
