@@ -21,9 +21,10 @@ func unknownFields(data []byte, t reflect.Type) []*Error {
 	if err != nil {
 		return nil
 	}
+	// The library decodes the first document only.
 	var out []*Error
-	for _, doc := range file.Docs {
-		walkUnknown(doc.Body, t, &out)
+	if len(file.Docs) > 0 {
+		walkUnknown(file.Docs[0].Body, t, &out)
 	}
 	return out
 }

@@ -138,6 +138,11 @@ f.yaml:4:1: unknown field "qq"
 f.yaml:7:13: unknown field "w"
 f.yaml:10:5: unknown field "yy"
 f.yaml:12:1: unknown field "xx"`
+	// Only the first document is decoded, so only its keys are checked.
+	var w wide
+	if err := Decode([]byte("name: a\nzz: 1\n---\nyy: 2\n"), "f.yaml", &w, errTest); err == nil || err.Error() != `f.yaml:2:1: unknown field "zz"` {
+		t.Errorf("two documents: %v", err)
+	}
 	for range 20 {
 		var w wide
 		err := Decode(data, "f.yaml", &w, errTest)
