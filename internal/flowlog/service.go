@@ -304,10 +304,13 @@ func (s *Service) Observe(obs *dataplane.Observation) {
 	s.mu.Unlock()
 }
 
-// ObserveBatch is Observe for several observations under one lock.
+// ObserveBatch is Observe for several observations under one lock. The
+// observations were copied out of the dataplane's emit call, so their Slot
+// hints (valid only during it) are dropped.
 func (s *Service) ObserveBatch(obs []dataplane.Observation) {
 	s.mu.Lock()
 	for i := range obs {
+		obs[i].Slot = nil
 		s.observe(&obs[i])
 	}
 	s.mu.Unlock()
