@@ -117,7 +117,7 @@ func (s *Server) Handler() http.Handler {
 // awsSigned reports whether r carries a Signature Version 4 signature,
 // in its Authorization header or its query (a presigned URL).
 func awsSigned(r *http.Request) bool {
-	return strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-") || r.URL.Query().Has("X-Amz-Signature")
+	return strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-") || strings.Contains(r.URL.RawQuery, "X-Amz-Signature=")
 }
 
 // cleanPath is the canonical path ServeMux redirects to: path.Clean,
