@@ -147,6 +147,7 @@ type prestoFields struct {
 }
 
 var (
+	ampmNames    = []string{"am", "pm"}
 	monthNames   = [...]string{"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"}
 	weekdayNames = [...]string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
 )
@@ -232,7 +233,7 @@ func (v *prestoFields) parse(s string, pos int, f string) (int, error) {
 			err = num(spec, 6, &v.micro)
 		case 'p':
 			var ampm int
-			if err = name(spec, []string{"am", "pm"}, false, &ampm); err == nil {
+			if err = name(spec, ampmNames, false, &ampm); err == nil {
 				v.pm, v.hasPM = ampm == 1, true
 			}
 		case 'a':
@@ -268,7 +269,7 @@ func (v *prestoFields) time(s, f string) (time.Time, error) {
 			h = v.hour
 		}
 		if h < 1 || h > 12 {
-			return time.Time{}, fmt.Errorf("date_parse: %q: hour %d is not a 12-hour clock hour (1-12)", s, h)
+			return time.Time{}, fmt.Errorf("date_parse: %q (pattern %q): hour %d is not a 12-hour clock hour (1-12)", s, f, h)
 		}
 		hour = h % 12
 		if v.pm {
