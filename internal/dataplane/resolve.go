@@ -171,33 +171,31 @@ func (d *Dataplane) compile(h *hop, p *Packet) {
 // maxInterned bounds the tables of shared decisions.
 const maxInterned = 1 << 16
 
-// internDecision shares equal decisions between flows: fewer bytes per flow
-// and hot cache lines on the per-packet path. REJECTs of security groups
-// name the peer, so they are mostly unique; they are not interned.
-func (d *Dataplane) internDecision(dec policy.Decision) *policy.Decision {
-	if x := d.decisions[dec]; x != nil {
+// intern returns m's shared copy of v, adding one while keep holds and m
+// is below maxInterned. The copy is made only on a miss: taking &v would
+// move v to the heap on every call, hits included.
+func intern[T comparable](m map[T]*T, v T, keep bool) *T {
+	if x := m[v]; x != nil {
 		return x
 	}
-	// A copy made only here: &dec would move dec to the heap on every
-	// call, hits included.
-	x := new(policy.Decision)
-	*x = dec
-	if len(d.decisions) < maxInterned {
-		d.decisions[dec] = x
+	x := new(T)
+	*x = v
+	if keep && len(m) < maxInterned {
+		m[v] = x
 	}
 	return x
 }
 
+// internDecision shares equal decisions between flows: fewer bytes per flow
+// and hot cache lines on the per-packet path. REJECTs of security groups
+// name the peer, so they are mostly unique; they are not interned.
+func (d *Dataplane) internDecision(dec policy.Decision) *policy.Decision {
+	return intern(d.decisions, dec, true)
+}
+
+// internSG shares the ACCEPT results of security group evaluations.
 func (d *Dataplane) internSG(res policy.SGResult) *policy.SGResult {
-	if x := d.sgResults[res]; x != nil {
-		return x
-	}
-	x := new(policy.SGResult)
-	*x = res
-	if res.Verdict == flow.ActionAccept && len(d.sgResults) < maxInterned {
-		d.sgResults[res] = x
-	}
-	return x
+	return intern(d.sgResults, res, res.Verdict == flow.ActionAccept)
 }
 
 // svcPair shares the service names of hops: nil when neither address is
@@ -206,16 +204,7 @@ func (d *Dataplane) svcPair(src, dst string) *[2]string {
 	if src == "" && dst == "" {
 		return nil
 	}
-	k := [2]string{src, dst}
-	if x := d.svcs[k]; x != nil {
-		return x
-	}
-	x := new([2]string)
-	*x = k
-	if len(d.svcs) < maxInterned {
-		d.svcs[k] = x
-	}
-	return x
+	return intern(d.svcs, [2]string{src, dst}, true)
 }
 
 // Results are never modified once set: flows with the same outcome share
