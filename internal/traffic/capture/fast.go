@@ -39,7 +39,7 @@ func fastDecode(lt layers.LinkType, data []byte, p *traffic.Packet) bool {
 		}
 		return false
 	case layers.LinkTypeRaw, 12, 14:
-		if len(data) > 0 && data[0]>>4 == 6 {
+		if rawIsIPv6(lt, data) {
 			return fastIPv6(data, p)
 		}
 		return fastIPv4(data, p)

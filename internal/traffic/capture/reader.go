@@ -206,9 +206,15 @@ func (r *Reader) Compressed() bool { return r.gz }
 // Stats returns the counts so far.
 func (r *Reader) Stats() *Stats { return &r.stats }
 
+// rawIsIPv6 reports whether a frame of a raw-IP link type (which carries
+// either version) holds IPv6, by its version nibble.
+func rawIsIPv6(lt layers.LinkType, data []byte) bool {
+	return (lt == layers.LinkTypeRaw || lt == 12 || lt == 14) && len(data) > 0 && data[0]>>4 == 6
+}
+
 func (r *Reader) parserFor(lt layers.LinkType, data []byte) *gopacket.DecodingLayerParser {
 	if p := r.parser[lt]; p != nil {
-		if (lt == layers.LinkTypeRaw || lt == 12 || lt == 14) && len(data) > 0 && data[0]>>4 == 6 {
+		if rawIsIPv6(lt, data) {
 			return r.raw6
 		}
 		return p
