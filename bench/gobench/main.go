@@ -24,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"vpcflow/bench/internal/machine"
 )
 
 func main() {
@@ -81,7 +83,7 @@ func run(pkg, re string, n int64, count, cpu int) error {
 	if len(names) == 0 {
 		return fmt.Errorf("no benchmark matches %q in %s", re, pkg)
 	}
-	fmt.Printf("package %s, GOMAXPROCS=%d, %d ops per run, %d rounds, %d CPUs, %s\n", pkg, cpu, n, count, numCPU(), cpuModel())
+	fmt.Printf("package %s, GOMAXPROCS=%d, %d ops per run, %d rounds, %d CPUs, %s\n", pkg, cpu, n, count, machine.NumCPU(), machine.CPUModel())
 	runs := map[string][]result{}
 	setup := map[string][]time.Duration{}
 	for round := range count {
@@ -94,7 +96,7 @@ func run(pkg, re string, n int64, count, cpu int) error {
 			if _, ok := one[name]; !ok {
 				return fmt.Errorf("%s: not found by %q", name, exact)
 			}
-			load := loadavg()
+			load := machine.LoadAvg()
 			got, cpuN, err := runBench(bin, dir, exact, n, cpu)
 			if err != nil {
 				return err
@@ -214,27 +216,4 @@ func fmtNum(v float64) string {
 	default:
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	}
-}
-
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); len(f) > 0 {
-		return f[0]
-	}
-	return "?"
-}
-
-func numCPU() int {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	return strings.Count(string(b), "processor\t:")
-}
-
-func cpuModel() string {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	for l := range strings.SplitSeq(string(b), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "?"
 }

@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"vpcflow/bench/internal/machine"
 	"vpcflow/internal/server"
 	"vpcflow/internal/sigv4"
 )
@@ -93,7 +94,7 @@ func main() {
 			}
 		}
 	}()
-	load0, cpu0 := loadavg(), cpuTime()
+	load0, cpu0 := machine.LoadAvg(), cpuTime()
 	deadline := time.Now().Add(*duration)
 	var wg sync.WaitGroup
 	for c := range *clients {
@@ -132,7 +133,7 @@ func main() {
 		})
 	}
 	wg.Wait()
-	cpu, load1 := cpuTime()-cpu0, loadavg()
+	cpu, load1 := cpuTime()-cpu0, machine.LoadAvg()
 	close(stopSample)
 	<-sampled
 	cancel()
@@ -187,14 +188,6 @@ func logStreams(addr string, cred sigv4.Credential) [][2]string {
 		}
 	}
 	return out
-}
-
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); len(f) > 0 {
-		return f[0]
-	}
-	return "?"
 }
 
 // cpuTime is this process's user+sys time: the server and the clients.

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"vpcflow/bench/internal/machine"
 )
 
 func main() {
@@ -71,7 +73,7 @@ func run(file string, lines int, seed uint64, genOnly bool, runs, threads int) e
 	ours := exec.Command(vpcflow, "logs", "read", "--output", "csv", file)
 	ours.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(threads))
 	theirs := exec.Command(duck, "-threads", strconv.Itoa(threads), file)
-	fmt.Printf("machine: %d CPUs; threads: %d\n", numCPU(), threads)
+	fmt.Printf("machine: %d CPUs; threads: %d\n", machine.NumCPU(), threads)
 	fmt.Printf("vpcflow: GOMAXPROCS=%d %s > /dev/null\n", threads, strings.Join(ours.Args, " "))
 	fmt.Printf("duckdb:  %s  (COPY (SELECT * FROM read_csv(...)) TO '/dev/null' (FORMAT csv))\n", strings.Join(theirs.Args, " "))
 	var tv, td, cv, cd []time.Duration
@@ -88,7 +90,7 @@ func run(file string, lines int, seed uint64, genOnly bool, runs, threads int) e
 		td, cd = append(td, d2), append(cd, cpu2)
 		fmt.Printf("run %d: vpcflow %v wall %v cpu, duckdb %v wall %v cpu (%s rows); load %s\n", i+1,
 			d.Round(time.Millisecond), cpu.Round(time.Millisecond), d2.Round(time.Millisecond), cpu2.Round(time.Millisecond),
-			strings.TrimSpace(out), loadavg())
+			strings.TrimSpace(out), machine.LoadAvg())
 	}
 	mv, md := median(tv), median(td)
 	fmt.Printf("median wall: vpcflow %v (%.0f ns/line), duckdb %v (%.0f ns/line); duckdb/vpcflow = %.2fx\n",
@@ -98,15 +100,6 @@ func run(file string, lines int, seed uint64, genOnly bool, runs, threads int) e
 	fmt.Printf("median cpu (user+sys): vpcflow %v, duckdb %v; duckdb/vpcflow = %.2fx\n",
 		mcv.Round(time.Millisecond), mcd.Round(time.Millisecond), float64(mcd)/float64(mcv))
 	return nil
-}
-
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 1 {
-		return "?"
-	}
-	return f[0]
 }
 
 // timeCmd runs a copy of c and returns its wall time, its CPU time
@@ -134,12 +127,4 @@ func median(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-func numCPU() int {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return 0
-	}
-	return strings.Count(string(b), "processor\t:")
 }

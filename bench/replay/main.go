@@ -45,6 +45,7 @@ import (
 	"syscall"
 	"time"
 
+	"vpcflow/bench/internal/machine"
 	"vpcflow/internal/traffic/capture"
 )
 
@@ -122,7 +123,7 @@ func run(cfg capture.GenConfig, dir string, runs int, names []string, check bool
 	}
 	fmt.Printf("capture: %s, %d packets, %d flows (%d distinct 5-tuples), %d IP bytes, %.0f MB on disk\n",
 		pcap, want.Packets, cfg.Flows, want.Conversations, want.Bytes, float64(st.Size())/1e6)
-	fmt.Printf("machine: %d CPUs, %s\n", numCPU(), cpuModel())
+	fmt.Printf("machine: %d CPUs, %s\n", machine.NumCPU(), machine.CPUModel())
 
 	var ts []tool
 	for _, n := range names {
@@ -353,7 +354,7 @@ func timeCmd(cmd *exec.Cmd, stdout io.Writer) (timing, error) {
 		stdout = io.Discard
 	}
 	cmd.Stdout, cmd.Stderr = stdout, &errb
-	load := loadavg()
+	load := machine.LoadAvg()
 	t0 := time.Now()
 	if err := cmd.Run(); err != nil {
 		return timing{}, fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, errb.String())
@@ -606,27 +607,4 @@ func medianD(ts []timing, f func(timing) time.Duration) time.Duration {
 	}
 	slices.Sort(v)
 	return v[len(v)/2]
-}
-
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); len(f) > 0 {
-		return f[0]
-	}
-	return "?"
-}
-
-func numCPU() int {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	return strings.Count(string(b), "processor\t:")
-}
-
-func cpuModel() string {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	for l := range strings.SplitSeq(string(b), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "?"
 }
