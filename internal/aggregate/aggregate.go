@@ -165,8 +165,12 @@ type Aggregator struct {
 	format   flow.Format
 	want     uint64 // presence bits of the format's fields
 
-	byPtr  map[*Interface]*eniState
-	byID   map[string]*eniState
+	byPtr map[*Interface]*eniState
+	byID  map[string]*eniState
+	// byIdx is byPtr indexed by Interface.Index-1, checked against the
+	// state's interface pointer: packets alternate between the interfaces
+	// at both ends, so the one-entry cache below misses half the time.
+	byIdx  []*eniState
 	lastIf *Interface
 	lastSt *eniState
 	heap   eniHeap
@@ -232,10 +236,19 @@ func (a *Aggregator) intervalOf(iface *Interface) int64 {
 	return int64(d)
 }
 
+// maxIndexed bounds byIdx: interfaces with a larger Index use the maps only.
+const maxIndexed = 1 << 16
+
 // lookup finds the state of iface, or nil.
 func (a *Aggregator) lookup(iface *Interface) *eniState {
 	if iface == a.lastIf {
 		return a.lastSt
+	}
+	if i := iface.Index - 1; i >= 0 && i < len(a.byIdx) {
+		if st := a.byIdx[i]; st != nil && st.iface == iface {
+			a.lastIf, a.lastSt = iface, st
+			return st
+		}
 	}
 	st := a.byPtr[iface]
 	if st == nil {
@@ -248,8 +261,21 @@ func (a *Aggregator) lookup(iface *Interface) *eniState {
 		st.iface = iface
 		a.byPtr[iface] = st
 	}
+	a.index(st)
 	a.lastIf, a.lastSt = iface, st
 	return st
+}
+
+// index records st in byIdx under its interface's Index, if it has one.
+func (a *Aggregator) index(st *eniState) {
+	i := st.iface.Index - 1
+	if i < 0 || i >= maxIndexed {
+		return
+	}
+	if i >= len(a.byIdx) {
+		a.byIdx = append(a.byIdx, make([]*eniState, i+1-len(a.byIdx))...)
+	}
+	a.byIdx[i] = st
 }
 
 func (a *Aggregator) open(iface *Interface, t int64) *eniState {
@@ -263,6 +289,7 @@ func (a *Aggregator) open(iface *Interface, t int64) *eniState {
 	}
 	a.byPtr[iface] = st
 	a.byID[iface.ID] = st
+	a.index(st)
 	heap.Push(&a.heap, st)
 	a.lastIf, a.lastSt = iface, st
 	return st
@@ -297,6 +324,11 @@ func (a *Aggregator) forget(st *eniState) {
 	for p, s := range a.byPtr {
 		if s == st {
 			delete(a.byPtr, p)
+		}
+	}
+	for i, s := range a.byIdx {
+		if s == st {
+			a.byIdx[i] = nil
 		}
 	}
 	if a.lastSt == st {
@@ -421,6 +453,7 @@ func (a *Aggregator) Flush() []flow.Record {
 	a.heap = a.heap[:0]
 	clear(a.byPtr)
 	clear(a.byID)
+	clear(a.byIdx)
 	a.lastIf, a.lastSt = nil, nil
 	return a.drain()
 }

@@ -653,3 +653,52 @@ func TestSlotHints(t *testing.T) {
 		}
 	}
 }
+
+// TestInterfaceIndex: Interface.Index is only a hint. Interfaces whose
+// indexes collide, are out of range or negative, interfaces replaced by a
+// new description (a topology reload) with the same or another index, and
+// removed ones give the same records as interfaces without an index.
+func TestInterfaceIndex(t *testing.T) {
+	mk := func(id string, idx int, nitro bool) *Interface {
+		return &Interface{ID: id, AccountID: "1", Nitro: nitro, Index: idx}
+	}
+	plain := []*Interface{mk("eni-a", 0, true), mk("eni-b", 0, false), mk("eni-c", 0, true), mk("eni-d", 0, false), mk("eni-e", 0, true)}
+	indexed := []*Interface{mk("eni-a", 1, true), mk("eni-b", 2, false), mk("eni-c", 1, true), mk("eni-d", 1<<20, false), mk("eni-e", -3, true)}
+	pa, _ := New(DefaultConfig(), Deps{})
+	ia, _ := New(DefaultConfig(), Deps{})
+	var want, got []string
+	for i := range 30000 {
+		switch i {
+		case 10000: // reload: new descriptions, indexes shuffled
+			indexed = []*Interface{mk("eni-a", 2, true), mk("eni-b", 1, false), mk("eni-c", 3, true), mk("eni-d", 5, false), mk("eni-e", 4, true)}
+		case 15000:
+			pa.Remove("eni-b")
+			ia.Remove("eni-b")
+		case 20000: // reload again, same indexes, new pointers
+			for k, e := range indexed {
+				c := *e
+				indexed[k] = &c
+			}
+		}
+		k := (i * 7) % len(plain)
+		p := pkt{t: at(1000+int64(i/50), int64(i%50)), dir: flow.Direction(i % 2), src: "10.0.0.1", dst: "10.0.0.2",
+			sport: uint16(1 + i%37), dport: 443, packets: 1, bytes: int64(i % 1500)}
+		o := p.obs(plain[k])
+		pa.Add(&o)
+		o.Interface = indexed[k]
+		ia.Add(&o)
+		if i%3000 == 0 {
+			now := at(1000+int64(i/50), 0)
+			want = append(want, text(flow.DefaultFormat, pa.Advance(now))...)
+			got = append(got, text(flow.DefaultFormat, ia.Advance(now))...)
+		}
+	}
+	want = append(want, text(flow.DefaultFormat, pa.Flush())...)
+	got = append(got, text(flow.DefaultFormat, ia.Flush())...)
+	if len(want) < 1000 {
+		t.Fatalf("only %d records", len(want))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records with interface indexes differ (-want +got):\n%s", diff)
+	}
+}

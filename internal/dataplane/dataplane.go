@@ -38,6 +38,12 @@ type Interface struct {
 	PrimaryIPv4                                                                              netip.Addr
 	InterfaceType                                                                            string // "" or nat_gateway / network_load_balancer / vpc_endpoint / ...
 	Nitro                                                                                    bool
+	// Index is the interface's position in its dataplane's Interfaces plus
+	// one (0: not made by a dataplane). Consumers may use it to keep
+	// per-interface state in a slice rather than a map; it is only a hint:
+	// interfaces of another dataplane (a reloaded topology) reuse the same
+	// indexes, so a table indexed by it must check the pointer it finds.
+	Index int
 }
 
 // Observation is one packet (batch) as seen at one ENI in one direction,
@@ -214,7 +220,7 @@ func New(topo *vpc.Topology, opts Options) (*Dataplane, error) {
 		pub := &Interface{
 			ID: e.ID, AccountID: topo.AccountOf(e), VPCID: e.VPCID, SubnetID: e.SubnetID,
 			Region: topo.Region, AZID: s.AZID, SublocationType: s.SublocationType, SublocationID: s.SublocationID,
-			PrimaryIPv4: e.PrimaryIP, InterfaceType: e.Type, Nitro: e.Nitro,
+			PrimaryIPv4: e.PrimaryIP, InterfaceType: e.Type, Nitro: e.Nitro, Index: i + 1,
 		}
 		if !e.RequesterManaged {
 			pub.InstanceID = e.InstanceID

@@ -542,3 +542,18 @@ network_interfaces:
 		t.Errorf("vpn: %+v %+v", res, got)
 	}
 }
+
+// TestInterfaceIndex: each interface's Index is its position in Interfaces
+// plus one, what Interface(id) returns.
+func TestInterfaceIndex(t *testing.T) {
+	d := newDP(t, load(t, "testdata/nat.yaml"))
+	ifs := d.Interfaces()
+	if len(ifs) == 0 {
+		t.Fatal("no interfaces")
+	}
+	for i, e := range ifs {
+		if e.Index != i+1 || d.Interface(e.ID) != e {
+			t.Errorf("interface %d (%s): Index %d, Interface(id) %p, want %d, %p", i, e.ID, e.Index, d.Interface(e.ID), i+1, e)
+		}
+	}
+}
