@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"sort"
 	"strings"
 
@@ -152,17 +151,11 @@ absent), json (one object per line, AWS field names, null for absent), table.`,
 			if err != nil {
 				return err
 			}
-			if cpuprofile != "" {
-				pf, err := os.Create(cpuprofile)
-				if err != nil {
-					return err
-				}
-				defer pf.Close()
-				if err := pprof.StartCPUProfile(pf); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stopProfile, err := startCPUProfile(cpuprofile)
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			stdout := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<20)
 			defer stdout.Flush()
 			if output == "table" {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -49,17 +47,11 @@ or unreadable file stops the replay with the packet number and byte offset.`,
 			if err := demo.PrepareDataDir(out); err != nil {
 				return err
 			}
-			if cpuprofile != "" {
-				pf, err := os.Create(cpuprofile)
-				if err != nil {
-					return err
-				}
-				defer pf.Close()
-				if err := pprof.StartCPUProfile(pf); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stopProfile, err := startCPUProfile(cpuprofile)
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			var docs []traffic.FlowLogDoc
 			for _, v := range topo.VPCs {
 				docs = append(docs, traffic.FlowLogDoc{Resource: v.ID, TrafficType: trafficType, Destination: dest,
