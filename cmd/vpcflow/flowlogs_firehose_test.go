@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"vpcflow/internal/demo"
 	"vpcflow/internal/flowlog"
+	"vpcflow/internal/publish/stream/natstest"
 	"vpcflow/internal/traffic"
 )
 
@@ -33,15 +33,7 @@ func TestFlowLogsCreateFirehose(t *testing.T) {
 		t.Fatalf("create output %s: %v", out, err)
 	}
 
-	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(30 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	defer func() { s.Shutdown(); s.WaitForShutdown() }()
+	s := natstest.Start(t, t.TempDir())
 
 	sc, topo, err := demo.Bundled()
 	if err != nil {

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"vpcflow/internal/flow"
 	"vpcflow/internal/flowlog"
+	"vpcflow/internal/publish/stream/natstest"
 	"vpcflow/internal/traffic"
 )
 
@@ -25,17 +25,7 @@ const testVPC = "vpc-0a1b2c3d4e5f60718"
 // startNATS runs an embedded JetStream server on 127.0.0.1.
 func startNATS(t *testing.T) string {
 	t.Helper()
-	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(30 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	return s.ClientURL()
+	return natstest.Start(t, t.TempDir()).ClientURL()
 }
 
 // streamMessages returns the messages of a JetStream stream, in order.

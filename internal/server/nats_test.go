@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"vpcflow/internal/flow"
 	"vpcflow/internal/objstore/objstoretest"
+	"vpcflow/internal/publish/stream/natstest"
 	"vpcflow/internal/sigv4"
 )
 
@@ -124,16 +124,7 @@ func TestServeFirehose(t *testing.T) {
 	}
 
 	// The embedded server is gone; its store holds the stream.
-	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: filepath.Join(dir, NATSDir), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(30 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	defer func() { s.Shutdown(); s.WaitForShutdown() }()
+	s := natstest.Start(t, filepath.Join(dir, NATSDir))
 	nc, err = nats.Connect(s.ClientURL())
 	if err != nil {
 		t.Fatal(err)
