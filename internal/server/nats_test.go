@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -60,22 +59,7 @@ func TestServeFirehose(t *testing.T) {
 	cfg.Listen, cfg.DataDir, cfg.Speed, cfg.Alarms = "127.0.0.1:0", dir, 3600, "none"
 	cfg.NATS = NATSConfig{Embedded: true, Port: objstoretest.FreePort(t)}
 	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", cfg.NATS.Port)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	var creds []sigv4.Credential
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, cfg, Deps{Ready: func(addr string, c []sigv4.Credential) { creds = c; ready <- addr }})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("server did not start")
-	}
+	addr, creds, stop := startServer(t, cfg)
 	form := url.Values{"Action": {"CreateFlowLogs"}, "Version": {"2016-11-15"}, "ResourceType": {"VPC"},
 		"ResourceId.1": {"vpc-0a1b2c3d4e5f60718"}, "TrafficType": {"ALL"}, "LogDestinationType": {"kinesis-data-firehose"},
 		"LogDestination": {"arn:aws:firehose:us-east-1:123456789012:deliverystream/serve-test"}}
@@ -103,8 +87,8 @@ func TestServeFirehose(t *testing.T) {
 	}
 	js, _ := jetstream.New(nc)
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if s, err := js.Stream(ctx, "serve-test"); err == nil {
-			if info, err := s.Info(ctx); err == nil && info.State.Msgs > 0 {
+		if s, err := js.Stream(t.Context(), "serve-test"); err == nil {
+			if info, err := s.Info(t.Context()); err == nil && info.State.Msgs > 0 {
 				break
 			}
 		}
@@ -113,15 +97,7 @@ func TestServeFirehose(t *testing.T) {
 		}
 	}
 	nc.Close()
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run returned %v", err)
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatal("shutdown did not finish")
-	}
+	stop()
 
 	// The embedded server is gone; its store holds the stream.
 	s := natstest.Start(t, filepath.Join(dir, NATSDir))

@@ -40,21 +40,18 @@ func TestConfig(t *testing.T) {
 	}
 }
 
-// TestServe runs the server on loopback at 3600x, talks to it, stops it,
-// and checks that shutdown published what was captured.
-func TestServe(t *testing.T) {
-	dir := t.TempDir()
-	cfg := DefaultConfig()
-	cfg.Listen, cfg.DataDir, cfg.Speed = "127.0.0.1:0", dir, 3600
+// startServer runs the server with cfg until stop, which shuts it down
+// and fails the test if Run returns an error. It returns the address the
+// server listens on and its credentials.
+func startServer(t *testing.T, cfg Config) (addr string, creds []sigv4.Credential, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	ready := make(chan string, 1)
-	var creds []sigv4.Credential
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, cfg, Deps{Ready: func(addr string, c []sigv4.Credential) { creds = c; ready <- addr }})
 	}()
-	var addr string
 	select {
 	case addr = <-ready:
 	case err := <-done:
@@ -62,6 +59,28 @@ func TestServe(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("server did not start")
 	}
+	stop = func() {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Run returned %v", err)
+			}
+		case <-time.After(2 * time.Minute):
+			t.Fatal("shutdown did not finish")
+		}
+	}
+	return addr, creds, stop
+}
+
+// TestServe runs the server on loopback at 3600x, talks to it, stops it,
+// and checks that shutdown published what was captured.
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.Listen, cfg.DataDir, cfg.Speed = "127.0.0.1:0", dir, 3600
+	addr, creds, stop := startServer(t, cfg)
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
@@ -111,15 +130,7 @@ func TestServe(t *testing.T) {
 	if code, body := get("/ui/topology"); code != 200 || !strings.Contains(body, "vpc-0a1b2c3d4e5f60718") {
 		t.Errorf("ui: %d", code)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run returned %v", err)
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatal("shutdown did not finish")
-	}
+	stop()
 	var objects int
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && strings.HasSuffix(p, ".log.gz") && strings.Contains(p, "AWSLogs") {
