@@ -7,10 +7,49 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"vpcflow/internal/aggregate"
 	"vpcflow/internal/dataplane"
 	"vpcflow/internal/publish"
 	"vpcflow/internal/vpc"
 )
+
+// e2e is a started flow log service over the dataplane of the three-tier
+// test topology, with fake destinations and a clock the test sets (now).
+type e2e struct {
+	dp    *dataplane.Dataplane
+	svc   *Service
+	dests *fakeDests
+	now   time.Time
+}
+
+// newE2E starts the service at 1432917000 (spec §7's examples) with
+// annotate as its Deps.Annotate.
+func newE2E(t *testing.T, annotate aggregate.Annotate) *e2e {
+	t.Helper()
+	topo, err := vpc.LoadFile("../vpc/testdata/three-tier.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &e2e{dests: &fakeDests{}, now: time.Unix(1432917000, 0)}
+	if e.dp, err = dataplane.New(topo, dataplane.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	clk := func() time.Time { return e.now }
+	store, err := OpenStore(StoreConfig{AccountID: topo.AccountID, Region: topo.Region, Seed: 5},
+		StoreDeps{Resources: TopologyResources{Topology: topo}, Now: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc, err = New(DefaultConfig(), Deps{Store: store, Interfaces: e.dp.Interfaces, NewDestination: e.dests.open, Now: clk,
+		Annotate: annotate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
 
 // The ping of spec §7.3 through the real dataplane and topology: the public
 // NACL admits echo requests from the office but has no outbound rule for
@@ -19,29 +58,8 @@ import (
 // with the default MaxAggregationInterval of 600. A subnet flow log with
 // TrafficType REJECT sees only the rejects.
 func TestEndToEndPing(t *testing.T) {
-	topo, err := vpc.LoadFile("../vpc/testdata/three-tier.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dp, err := dataplane.New(topo, dataplane.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Unix(1432917000, 0)
-	clk := func() time.Time { return now }
-	store, err := OpenStore(StoreConfig{AccountID: topo.AccountID, Region: topo.Region, Seed: 5},
-		StoreDeps{Resources: TopologyResources{Topology: topo}, Now: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dests := &fakeDests{}
-	svc, err := New(DefaultConfig(), Deps{Store: store, Interfaces: dp.Interfaces, NewDestination: dests.open, Now: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	e := newE2E(t, nil)
+	dp, svc, dests := e.dp, e.svc, e.dests
 	out, err := svc.Create(t.Context(), CreateInput{ResourceType: "NetworkInterface", ResourceIDs: []string{"eni-0ba5000000000b001"}, TrafficType: "ALL",
 		LogDestinationType: "s3", LogDestination: "arn:aws:s3:::flows/all"})
 	if err != nil || len(out.FlowLogIDs) != 1 {
@@ -70,8 +88,8 @@ func TestEndToEndPing(t *testing.T) {
 			t.Fatal(i, err)
 		}
 	}
-	now = time.Unix(1432917000+600, 0)
-	svc.Advance(t.Context(), now)
+	e.now = time.Unix(1432917000+600, 0)
+	svc.Advance(t.Context(), e.now)
 
 	got := map[string][]string{all: dests.byID[all].lines, rejects: dests.byID[rejects].lines}
 	want := map[string][]string{

@@ -10,7 +10,6 @@ import (
 
 	"vpcflow/internal/aggregate"
 	"vpcflow/internal/dataplane"
-	"vpcflow/internal/vpc"
 )
 
 const decisionFormat = "${version} ${interface-id} ${srcaddr} ${dstaddr} ${protocol} ${packets} ${action} ${log-status} ${vpcflow-decision-layer} ${vpcflow-decision-rule}"
@@ -50,30 +49,8 @@ func TestCreateAcceptsExtensionFields(t *testing.T) {
 // in the records: the echo replies are REJECTed by the public NACL's final
 // egress rule; the requests are ACCEPTed and NODATA windows have "-".
 func TestEndToEndDecisionFields(t *testing.T) {
-	topo, err := vpc.LoadFile("../vpc/testdata/three-tier.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dp, err := dataplane.New(topo, dataplane.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Unix(1432917000, 0)
-	clk := func() time.Time { return now }
-	store, err := OpenStore(StoreConfig{AccountID: topo.AccountID, Region: topo.Region, Seed: 5},
-		StoreDeps{Resources: TopologyResources{Topology: topo}, Now: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dests := &fakeDests{}
-	svc, err := New(DefaultConfig(), Deps{Store: store, Interfaces: dp.Interfaces, NewDestination: dests.open, Now: clk,
-		Annotate: aggregate.DecisionFields})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	e := newE2E(t, aggregate.DecisionFields)
+	dp, svc, dests := e.dp, e.svc, e.dests
 	var ids []string
 	for _, fl := range []struct{ format, bucket string }{{decisionFormat, "decisions"}, {"", "default"}} {
 		out, err := svc.Create(t.Context(), CreateInput{ResourceType: "NetworkInterface", ResourceIDs: []string{"eni-0ba5000000000b001"},
@@ -95,8 +72,8 @@ func TestEndToEndDecisionFields(t *testing.T) {
 			t.Fatal(i, err)
 		}
 	}
-	now = time.Unix(1432917000+180, 0)
-	svc.Advance(t.Context(), now)
+	e.now = time.Unix(1432917000+180, 0)
+	svc.Advance(t.Context(), e.now)
 
 	want := []string{
 		"2 eni-0ba5000000000b001 203.0.113.12 10.0.0.30 1 1 ACCEPT OK - -",
