@@ -71,7 +71,22 @@ func summarize(dataDir string, res *RunResult, diagnose bool) (*Summary, error) 
 	if res != nil {
 		s.Groups, s.Events = res.Groups, res.Events
 	}
+	// The brief summary only counts: it streams the records, so that a
+	// simulated day (tens of millions of records) is not held in memory.
 	var recs []flow.Record
+	count := func(r *flow.Record) {
+		s.Records++
+		switch {
+		case r.LogStatus == flow.StatusNoData:
+			s.NoData++
+		case r.LogStatus == flow.StatusSkipData:
+			s.SkipData++
+		case r.Action == flow.ActionAccept:
+			s.Accept++
+		case r.Action == flow.ActionReject:
+			s.Reject++
+		}
+	}
 	entries, err := os.ReadDir(dataDir)
 	if err != nil {
 		return nil, err
@@ -93,30 +108,25 @@ func summarize(dataDir string, res *RunResult, diagnose bool) (*Summary, error) 
 			}
 			return nil
 		})
+		if !diagnose {
+			if _, err := troubleshoot.ScanDir(dir, count); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		data, err := troubleshoot.ReadDir(dir)
 		if err != nil {
 			return nil, err
 		}
 		recs = append(recs, data.Records...)
 	}
-	s.Records = len(recs)
-	for i := range recs {
-		r := &recs[i]
-		switch {
-		case r.LogStatus == flow.StatusNoData:
-			s.NoData++
-		case r.LogStatus == flow.StatusSkipData:
-			s.SkipData++
-		case r.Action == flow.ActionAccept:
-			s.Accept++
-		case r.Action == flow.ActionReject:
-			s.Reject++
-		}
-	}
-	s.TopTalkers = topn.TopTalkers(recs, flow.FieldSrcAddr, flow.FieldBytes, 10)
 	if !diagnose {
 		return s, nil
 	}
+	for i := range recs {
+		count(&recs[i])
+	}
+	s.TopTalkers = topn.TopTalkers(recs, flow.FieldSrcAddr, flow.FieldBytes, 10)
 	var topo *vpc.Topology
 	if res != nil {
 		topo = res.Topology

@@ -33,6 +33,27 @@ type Data struct {
 // internal/flowfile. Files are read in path order. A malformed line stops
 // the read with its file, line and column.
 func ReadDir(dir string) (*Data, error) {
+	var recs []flow.Record
+	d, err := ScanDir(dir, func(r *flow.Record) {
+		c := *r
+		if c.Other != nil {
+			other := *c.Other // the reader reuses its array
+			c.Other = &other
+		}
+		recs = append(recs, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.Records = recs
+	return d, nil
+}
+
+// ScanDir reads what ReadDir reads without keeping it: fn sees every
+// record, in the same order, and the record is reused by the next call.
+// The Data returned has no Records. Memory stays flat however many
+// records the directory holds.
+func ScanDir(dir string, fn func(*flow.Record)) (*Data, error) {
 	d := &Data{}
 	var paths []string
 	err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
@@ -68,12 +89,7 @@ func ReadDir(dir string) (*Data, error) {
 			return nil, fmt.Errorf("read flow logs: %s: %w", p, err)
 		}
 		for rd.Next() {
-			r := *rd.Record()
-			if r.Other != nil {
-				other := *r.Other // the reader reuses its array
-				r.Other = &other
-			}
-			d.Records = append(d.Records, r)
+			fn(rd.Record())
 		}
 		err = rd.Err()
 		if d.Files == 0 {
