@@ -19,6 +19,7 @@ type ServiceRange struct {
 // pkt-src-aws-service and pkt-dst-aws-service fields.
 type ServiceRanges struct {
 	ranges []ServiceRange // most specific first, AMAZON after any other service
+	table  *serviceTable
 }
 
 // NewServiceRanges builds a lookup table. Overlaps resolve to the longest
@@ -35,7 +36,7 @@ func NewServiceRanges(rs []ServiceRange) *ServiceRanges {
 		}
 		return cmp.Compare(boolInt(a.Service == "AMAZON"), boolInt(b.Service == "AMAZON"))
 	})
-	return &ServiceRanges{ranges: out}
+	return &ServiceRanges{ranges: out, table: newServiceTable(out)}
 }
 
 func boolInt(b bool) int {
@@ -51,19 +52,7 @@ func (s *ServiceRanges) Lookup(a netip.Addr) string {
 	if s == nil || !a.IsValid() {
 		return ""
 	}
-	a = a.Unmap()
-	amazon := ""
-	for _, r := range s.ranges {
-		if r.Prefix.Contains(a) {
-			if r.Service != "AMAZON" {
-				return r.Service
-			}
-			if amazon == "" {
-				amazon = r.Service
-			}
-		}
-	}
-	return amazon
+	return s.table.lookup(a.Unmap())
 }
 
 // Ranges returns a copy of the table.
