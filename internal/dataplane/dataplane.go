@@ -26,10 +26,37 @@ type Packet struct {
 	SrcPort, DstPort uint16 // 0 for ICMP (AWS logs ICMP as ports 0 0)
 	Size             int    // IP total length in bytes (what AWS counts in `bytes`)
 	TCPFlags         uint8  // raw TCP flags byte
-	Count            int    // identical packets this stands for (0 means 1)
+	Count            int    // packets this stands for (0 means 1)
+	// Bytes, when not zero, is the IP bytes of all Count packets, for a
+	// train whose packets differ in size (full segments and a partial
+	// one); zero means Count × Size.
+	Bytes int64
 	// ICMPType and ICMPCode are used for ICMP/ICMPv6 rule matching (for
 	// example type 8 echo request, 0 echo reply); they are not logged.
 	ICMPType, ICMPCode uint8
+	// Hint, when not nil, remembers the flow's cached path between calls
+	// (see FlowHint).
+	Hint *FlowHint
+}
+
+// packets returns Count, at least 1, and the bytes of the train.
+func (p *Packet) packets() (n, bytes int64) {
+	n = max(int64(p.Count), 1)
+	if p.Bytes != 0 {
+		return n, p.Bytes
+	}
+	return n, n * int64(p.Size)
+}
+
+// FlowHint lets a sender that keeps state per flow and direction (a
+// simulated conversation) skip the path-cache lookup of every packet:
+// Process stores the flow's cached path in it and takes it back on the
+// next packet when it still is the cached path of the packet's key. A
+// stale or foreign hint only costs the lookup. The zero value is empty.
+type FlowHint struct {
+	key   flowKey
+	fe    *flowEntry
+	epoch uint32
 }
 
 // Interface holds the record-facing facts of one ENI.
@@ -312,6 +339,7 @@ func (d *Dataplane) sweep(ns int64) {
 	for k, fe := range d.flows {
 		if ns-fe.last > int64(d.opts.FlowIdleTimeout) {
 			delete(d.flows, k)
+			fe.epoch++ // hints to it are stale
 			if len(d.spare) < maxSpare {
 				d.spare = append(d.spare, fe)
 			}
@@ -331,13 +359,10 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 	if p.Src.Is4() != p.Dst.Is4() {
 		return Result{}, fmt.Errorf("%w: mixed IPv4 and IPv6 addresses %s -> %s", ErrBadPacket, p.Src, p.Dst)
 	}
-	if p.Size < 0 || p.Count < 0 {
-		return Result{}, fmt.Errorf("%w: negative size or count", ErrBadPacket)
+	if p.Size < 0 || p.Count < 0 || p.Bytes < 0 {
+		return Result{}, fmt.Errorf("%w: negative size, count or bytes", ErrBadPacket)
 	}
-	n := int64(p.Count)
-	if n == 0 {
-		n = 1
-	}
+	n, bytes := p.packets()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if g := d.topo.Generation(); g != d.gen {
@@ -345,7 +370,12 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 	}
 	now := p.Time.UnixNano()
 	key := keyOf(&p)
-	fe := d.flows[key]
+	var fe *flowEntry
+	if h := p.Hint; h != nil && h.fe != nil && h.fe.epoch == h.epoch && h.key == key {
+		fe = h.fe
+	} else {
+		fe = d.flows[key]
+	}
 	if fe == nil || fe.gen != d.gen || !fe.cacheable || !fe.valid(now) {
 		fe = d.resolve(&p, fe, now)
 		if fe.cacheable {
@@ -354,6 +384,9 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 				d.sweep(now)
 			}
 		}
+	}
+	if h := p.Hint; h != nil && fe.cacheable {
+		*h = FlowHint{key: key, fe: fe, epoch: fe.epoch}
 	}
 	fe.last = now
 	if fe.nat != nil {
@@ -372,7 +405,7 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 			o.SrcPort, o.DstPort = h.srcPort, h.dstPort
 			o.SrcAddr, o.DstAddr = h.addrs()
 			o.PktSrcAddr, o.PktDstAddr = h.pktSrc, h.pktDst
-			o.Packets, o.Bytes = n, n*int64(p.Size)
+			o.Packets, o.Bytes = n, bytes
 			o.TCPFlags = p.TCPFlags
 			o.TrafficPath = h.trafficPath
 			o.PktSrcAWSService, o.PktDstAWSService = h.services()
@@ -445,6 +478,9 @@ func (d *Dataplane) checkSG(h *hop, p *Packet, now int64) (*policy.Decision, boo
 	if conn != nil {
 		d.ct.Update(conn, h.ctSrcIsA, p.TCPFlags, now)
 		return h.tracked, true
+	}
+	if h.sg == sgPending {
+		d.evaluateSG(h, p)
 	}
 	if h.sg.Verdict != flow.ActionAccept {
 		return &h.sg.Decision, false

@@ -46,7 +46,10 @@ func (d *Dataplane) Explain(p Packet) (*Explanation, error) {
 	if p.Src.Is4() != p.Dst.Is4() {
 		return nil, fmt.Errorf("%w: mixed IPv4 and IPv6 addresses %s -> %s", ErrBadPacket, p.Src, p.Dst)
 	}
-	n := int64(max(p.Count, 1))
+	if p.Size < 0 || p.Count < 0 || p.Bytes < 0 {
+		return nil, fmt.Errorf("%w: negative size, count or bytes", ErrBadPacket)
+	}
+	n, bytes := p.packets()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.gen = d.topo.Generation()
@@ -63,7 +66,7 @@ func (d *Dataplane) Explain(p Packet) (*Explanation, error) {
 		ex.Observations = append(ex.Observations, Observation{
 			Time: p.Time, Interface: h.ifc.pub, Direction: h.dir, Action: dec.Verdict, Protocol: p.Protocol,
 			SrcPort: h.srcPort, DstPort: h.dstPort, SrcAddr: src, DstAddr: dst, PktSrcAddr: h.pktSrc, PktDstAddr: h.pktDst,
-			Packets: n, Bytes: n * int64(p.Size), TCPFlags: p.TCPFlags, TrafficPath: h.trafficPath,
+			Packets: n, Bytes: bytes, TCPFlags: p.TCPFlags, TrafficPath: h.trafficPath,
 			PktSrcAWSService: srcSvc, PktDstAWSService: dstSvc, Decision: dec,
 		})
 		if dec.Verdict == flow.ActionReject {
@@ -76,7 +79,11 @@ func (d *Dataplane) Explain(p Packet) (*Explanation, error) {
 	}
 	ex.Result = *fe.result
 	if fe.cacheable {
-		d.flows[keyOf(&p)] = fe
+		k := keyOf(&p)
+		if old := d.flows[k]; old != nil {
+			old.epoch++ // replaced: hints to it are stale
+		}
+		d.flows[k] = fe
 	}
 	return ex, nil
 }

@@ -47,7 +47,7 @@ type hop struct {
 	svc *[2]string
 
 	nacl    *policy.Decision // nil: not crossing a subnet boundary
-	sg      *policy.SGResult // nil: no security groups (NAT gateway)
+	sg      *policy.SGResult // nil: no security groups (NAT gateway); sgPending: not evaluated yet
 	tracked *policy.Decision // the decision for packets of a tracked connection
 	conn    *policy.Conn
 
@@ -90,6 +90,9 @@ type flowEntry struct {
 	nat       *natMapping
 	natIdle   int64
 	cacheable bool
+	// epoch changes when the entry leaves the path cache, so that a
+	// FlowHint to it no longer matches (entries are reused).
+	epoch uint32
 	// notes say what happens after each hop (route, translation); set
 	// only when tracing.
 	notes *[maxHops]string
@@ -156,16 +159,30 @@ func (d *Dataplane) compile(h *hop, p *Packet) {
 		}
 	}
 	if ids := h.ifc.eni.SecurityGroupIDs; len(ids) > 0 {
-		groups := make([]*vpc.SecurityGroup, 0, len(ids))
-		for _, id := range ids {
-			if g := d.topo.SecurityGroup(id); g != nil {
-				groups = append(groups, g)
-			}
-		}
-		h.sg = d.internSG(policy.EvaluateSecurityGroups(groups, h.dir, pp, d.topo))
+		// The rules are evaluated on the first packet no tracked
+		// connection admits (evaluateSG): most reply directions never
+		// need them.
+		h.sg = sgPending
 		h.tracked = h.ifc.trackedDecision(h.dir, ids)
 	}
 	_, h.ctSrcIsA = policy.KeyOf(h.ifc.zone, pp)
+}
+
+// sgPending marks a hop whose security groups are not evaluated yet.
+var sgPending = new(policy.SGResult)
+
+// evaluateSG evaluates the hop's security groups for its flow. The result
+// is the same whenever it is computed within a topology generation.
+func (d *Dataplane) evaluateSG(h *hop, p *Packet) {
+	ids := h.ifc.eni.SecurityGroupIDs
+	var buf [5]*vpc.SecurityGroup // AWS's default limit of groups per ENI
+	groups := buf[:0]
+	for _, id := range ids {
+		if g := d.topo.SecurityGroup(id); g != nil {
+			groups = append(groups, g)
+		}
+	}
+	h.sg = d.internSG(policy.EvaluateSecurityGroups(groups, h.dir, h.ctPacket(p), d.topo))
 }
 
 // maxInterned bounds the tables of shared decisions.
@@ -330,7 +347,7 @@ func (d *Dataplane) resolve(p *Packet, fe *flowEntry, now int64) *flowEntry {
 			fe = &flowEntry{}
 		}
 	}
-	*fe = flowEntry{gen: d.gen, cacheable: true, natIdle: int64(d.opts.NATIdleTimeout), last: now}
+	*fe = flowEntry{gen: d.gen, cacheable: true, natIdle: int64(d.opts.NATIdleTimeout), last: now, epoch: fe.epoch}
 	fe.hops = fe.inline[:0:2]
 	src := d.topo.InterfaceByPrivateIP(p.Src)
 	dst := d.topo.InterfaceByPrivateIP(p.Dst)

@@ -3,6 +3,8 @@ package traffic
 import (
 	"net/netip"
 	"time"
+
+	"vpcflow/internal/dataplane"
 )
 
 // Header sizes: IPv4 20 bytes (IPv6 40), TCP 20 bytes plus 12 of
@@ -27,6 +29,9 @@ type conv struct {
 	sport uint16
 	sv    view // the server's view of the client's packets
 	tries int
+	// hints are the dataplane's memos of the two directions (from the
+	// client, from the server).
+	hints [2]dataplane.FlowHint
 }
 
 func ipHdr(a netip.Addr) int {
@@ -38,12 +43,12 @@ func ipHdr(a netip.Addr) int {
 
 func (c *conv) fromClient(proto, flags uint8, size, count int) Packet {
 	return Packet{Src: c.cli, Dst: c.srv, Protocol: proto, SrcPort: c.cport, DstPort: c.sport,
-		Size: size + ipHdr(c.cli), TCPFlags: flags, Count: count}
+		Size: size + ipHdr(c.cli), TCPFlags: flags, Count: count, Hint: &c.hints[0]}
 }
 
 func (c *conv) fromServer(proto, flags uint8, size, count int) Packet {
 	return Packet{Src: c.sv.dst, Dst: c.sv.src, Protocol: proto, SrcPort: c.sv.dstPort, DstPort: c.sv.srcPort,
-		Size: size + ipHdr(c.sv.dst), TCPFlags: flags, Count: count}
+		Size: size + ipHdr(c.sv.dst), TCPFlags: flags, Count: count, Hint: &c.hints[1]}
 }
 
 // learn records how the server saw a delivered client packet.
@@ -52,22 +57,28 @@ func (c *conv) learn(d Delivery) {
 }
 
 // segments sends n payload bytes as full-size segments plus one partial
-// segment; it reports whether all of them were delivered.
+// segment, in one train (the same flow at the same instant gets the same
+// verdict); it reports whether they were delivered.
 func (c *conv) segments(e *Engine, fromClient bool, n int) bool {
-	ok := true
 	full, rest := n/mss, n%mss
+	if full == 0 && rest == 0 {
+		return true
+	}
 	mk := c.fromClient
 	if !fromClient {
 		mk = c.fromServer
 	}
-	if full > 0 {
-		_, d := e.send(c.st, mk(ProtoTCP, FlagACK|FlagPSH, tcpHdr+mss, full))
-		ok = ok && d
+	var p Packet
+	switch {
+	case rest == 0:
+		p = mk(ProtoTCP, FlagACK|FlagPSH, tcpHdr+mss, full)
+	case full == 0:
+		p = mk(ProtoTCP, FlagACK|FlagPSH, tcpHdr+rest, 1)
+	default:
+		p = mk(ProtoTCP, FlagACK|FlagPSH, tcpHdr+mss, full+1)
+		p.Bytes = int64(full)*int64(p.Size) + int64(p.Size-mss+rest) // the last segment carries rest
 	}
-	if rest > 0 {
-		_, d := e.send(c.st, mk(ProtoTCP, FlagACK|FlagPSH, tcpHdr+rest, 1))
-		ok = ok && d
-	}
+	_, ok := e.send(c.st, p)
 	return ok
 }
 

@@ -179,9 +179,10 @@ func (e *Engine) send(ws *WorkloadStats, p Packet) (Delivery, bool) {
 	}
 	e.stats.Sends++
 	e.stats.Packets += n
-	e.stats.Bytes += n * int64(p.Size)
+	b := p.TotalBytes()
+	e.stats.Bytes += b
 	ws.Packets += n
-	ws.Bytes += n * int64(p.Size)
+	ws.Bytes += b
 	if d.Delivered {
 		e.stats.Delivered += n
 		ws.Delivered += n

@@ -78,8 +78,8 @@ func (d *Dataplane) Process(p *Packet) (dataplane.Result, error) {
 	d.haveLast = false
 	res, err := d.DP.Process(dataplane.Packet{
 		Time: p.Time, Src: p.Src, Dst: p.Dst, Protocol: p.Protocol,
-		SrcPort: p.SrcPort, DstPort: p.DstPort, Size: p.Size, TCPFlags: p.TCPFlags, Count: p.Count,
-		ICMPType: p.ICMPType, ICMPCode: p.ICMPCode,
+		SrcPort: p.SrcPort, DstPort: p.DstPort, Size: p.Size, TCPFlags: p.TCPFlags, Count: p.Count, Bytes: p.Bytes,
+		ICMPType: p.ICMPType, ICMPCode: p.ICMPCode, Hint: p.Hint,
 	}, d.emit)
 	if err != nil {
 		return res, err

@@ -12,6 +12,8 @@ package traffic
 import (
 	"net/netip"
 	"time"
+
+	"vpcflow/internal/dataplane"
 )
 
 // IANA protocol numbers used by the generators.
@@ -44,8 +46,16 @@ type Packet struct {
 	// Size is the IP length of each packet in bytes (what flow logs count).
 	Size     int
 	TCPFlags uint8 // raw header flags
-	// Count is the number of identical packets; zero means one.
+	// Count is the number of packets; zero means one.
 	Count int
+	// Bytes, when not zero, is the IP bytes of all Count packets, for a
+	// train of full-size segments and a partial one; zero means Count ×
+	// Size.
+	Bytes int64
+	// Hint, when not nil, is the sender's memo of the flow for the
+	// dataplane (one per conversation and direction); other networks
+	// ignore it.
+	Hint *dataplane.FlowHint
 }
 
 // Packets returns Count, at least 1.
@@ -54,6 +64,14 @@ func (p *Packet) Packets() int {
 		return 1
 	}
 	return p.Count
+}
+
+// TotalBytes returns the IP bytes of all the packets.
+func (p *Packet) TotalBytes() int64 {
+	if p.Bytes != 0 {
+		return p.Bytes
+	}
+	return int64(p.Packets()) * int64(p.Size)
 }
 
 // Delivery is what happened to a packet in the network.

@@ -88,10 +88,10 @@ workloads:
 		t.Fatal("no fin conversations")
 	}
 	for port, ps := range fin {
-		// 3000-byte requests are 2 segments (>PA with Count 2 covers 1448*2 =
-		// 2896, then 104 bytes), 5000-byte responses 4 segments (3 full, 1
-		// partial) acknowledged by 2 delayed ACKs.
-		want := ">S <SA >A >PA >PA <PA <PA >A >PA >PA <PA <PA >A >FA <FA >A"
+		// A 3000-byte request is one train of 3 segments (2 full of 1448
+		// bytes, then 104 bytes), a 5000-byte response one train of 4 (3
+		// full, 1 partial) acknowledged by 2 delayed ACKs.
+		want := ">S <SA >A >PA <PA >A >PA <PA >A >FA <FA >A"
 		if got := seq(ps); got != want {
 			t.Errorf("fin conversation %s:\n got %s\nwant %s", port, got, want)
 		}
@@ -100,10 +100,14 @@ workloads:
 			if p.TCPFlags&FlagPSH == 0 {
 				continue
 			}
+			hdr := 20 + tcpHdr
 			if p.Src.String() == web {
-				up += p.Packets() * (p.Size - 20 - tcpHdr)
+				if p.Count != 3 || p.Size != hdr+mss || p.Bytes != 2*int64(hdr+1448)+int64(hdr+104) {
+					t.Errorf("fin conversation %s: request train %d packets of %d bytes, %d bytes in all; want 3 of %d, %d", port, p.Count, p.Size, p.Bytes, hdr+mss, 3*hdr+3000)
+				}
+				up += int(p.TotalBytes()) - p.Packets()*hdr
 			} else {
-				down += p.Packets() * (p.Size - 20 - tcpHdr)
+				down += int(p.TotalBytes()) - p.Packets()*hdr
 			}
 		}
 		if up != 2*3000 || down != 2*5000 {
