@@ -88,13 +88,16 @@ type Service struct {
 	failures  *prometheus.CounterVec
 	dropped   *prometheus.CounterVec
 
-	mu      sync.Mutex
-	byID    map[string]*running
-	order   []*running // store (creation) order
-	routes  map[*dataplane.Interface][]*running
-	wg      sync.WaitGroup
-	cancel  context.CancelFunc
-	stopped bool
+	mu     sync.Mutex
+	byID   map[string]*running
+	order  []*running // store (creation) order
+	routes map[*dataplane.Interface][]*running
+	// routeIdx holds the routes of interfaces by Interface.Index, saving
+	// the map lookup of every observation.
+	routeIdx []indexedRoute
+	wg       sync.WaitGroup
+	cancel   context.CancelFunc
+	stopped  bool
 }
 
 // New creates the service. It starts nothing: call Start.
@@ -194,7 +197,7 @@ func (s *Service) Stop(ctx context.Context) error {
 		errs = append(errs, s.stopOne(ctx, r))
 	}
 	s.order, s.byID = nil, map[string]*running{}
-	clear(s.routes)
+	s.clearRoutes()
 	s.stopped = true
 	return errors.Join(errs...)
 }
@@ -255,7 +258,7 @@ func (s *Service) Sync(ctx context.Context) error {
 		}
 	}
 	s.order = order
-	clear(s.routes)
+	s.clearRoutes()
 	return errors.Join(errs...)
 }
 
@@ -321,6 +324,25 @@ func (s *Service) observe(obs *dataplane.Observation) {
 	if e == nil {
 		return // not seen at an interface: nothing to log
 	}
+	var rs []*running
+	if i := e.Index - 1; i >= 0 && i < len(s.routeIdx) && s.routeIdx[i].iface == e {
+		rs = s.routeIdx[i].flowLogs
+	} else {
+		rs = s.route(e)
+	}
+	for _, r := range rs {
+		r.agg.Add(obs)
+	}
+}
+
+// indexedRoute is an interface and the flow logs that cover it.
+type indexedRoute struct {
+	iface    *dataplane.Interface
+	flowLogs []*running
+}
+
+// route finds the flow logs that cover e and remembers them.
+func (s *Service) route(e *dataplane.Interface) []*running {
 	rs, ok := s.routes[e]
 	if !ok {
 		for _, r := range s.order {
@@ -330,9 +352,19 @@ func (s *Service) observe(obs *dataplane.Observation) {
 		}
 		s.routes[e] = rs
 	}
-	for _, r := range rs {
-		r.agg.Add(obs)
+	if i := e.Index - 1; i >= 0 && i < 1<<20 {
+		if i >= len(s.routeIdx) {
+			s.routeIdx = append(s.routeIdx, make([]indexedRoute, i+1-len(s.routeIdx))...)
+		}
+		s.routeIdx[i] = indexedRoute{iface: e, flowLogs: rs}
 	}
+	return rs
+}
+
+// clearRoutes forgets the routes (the flow logs changed).
+func (s *Service) clearRoutes() {
+	clear(s.routes)
+	clear(s.routeIdx)
 }
 
 // Advance closes the capture windows due at now and delivers their records;
