@@ -152,3 +152,25 @@ func TestSimulatedDaySlice(t *testing.T) {
 		t.Errorf("rejects by layer %v: none by security groups", res.Network.RejectsByLayer)
 	}
 }
+
+// BenchmarkSimulatedPeakHour runs the day's busiest hour (00:30-01:30, around
+// the 01:00 diurnal peak) through the same pipeline: a shorter loop for
+// profiling the simulated day.
+//
+//	GOMAXPROCS=1 go test ./internal/demo -run '^$' -bench SimulatedPeakHour -benchtime 1x -count 3
+func BenchmarkSimulatedPeakHour(b *testing.B) {
+	sc, topo := vpc50Scenario(b, 30*time.Minute, time.Hour)
+	var elapsed time.Duration
+	var packets int64
+	for b.Loop() {
+		dir := filepath.Join(b.TempDir(), "data")
+		res, err := RunScenario(context.Background(), sc, topo, RunOptions{DataDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		elapsed += res.Elapsed
+		packets += res.Traffic.Packets
+	}
+	b.ReportMetric(elapsed.Seconds()/float64(b.N), "s/hour")
+	b.ReportMetric(float64(packets)/elapsed.Seconds(), "packets/s")
+}
