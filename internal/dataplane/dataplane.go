@@ -52,9 +52,11 @@ func (p *Packet) packets() (n, bytes int64) {
 // simulated conversation) skip the path-cache lookup of every packet:
 // Process stores the flow's cached path in it and takes it back on the
 // next packet when it still is the cached path of the packet's key. A
-// stale or foreign hint only costs the lookup. The zero value is empty.
+// stale or foreign hint (another flow's, another dataplane's) only costs
+// the lookup. The zero value is empty.
 type FlowHint struct {
 	key   flowKey
+	dp    *Dataplane
 	fe    *flowEntry
 	epoch uint32
 }
@@ -371,8 +373,9 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 	now := p.Time.UnixNano()
 	key := keyOf(&p)
 	var fe *flowEntry
-	if h := p.Hint; h != nil && h.fe != nil && h.fe.epoch == h.epoch && h.key == key {
-		fe = h.fe
+	hinted := false
+	if h := p.Hint; h != nil && h.dp == d && h.fe != nil && h.fe.epoch == h.epoch && h.key == key {
+		fe, hinted = h.fe, true
 	} else {
 		fe = d.flows[key]
 	}
@@ -385,8 +388,8 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 			}
 		}
 	}
-	if h := p.Hint; h != nil && fe.cacheable {
-		*h = FlowHint{key: key, fe: fe, epoch: fe.epoch}
+	if h := p.Hint; h != nil && !hinted && fe.cacheable {
+		*h = FlowHint{key: key, dp: d, fe: fe, epoch: fe.epoch} // a path resolved again in place keeps its hints
 	}
 	fe.last = now
 	if fe.nat != nil {

@@ -9,10 +9,11 @@ import (
 
 // TestFlowHintChangesNothing: a FlowHint only saves the path-cache lookup.
 // Packets sent with one hint per flow and direction, with a hint shared by
-// every flow (foreign to most packets), and without hints give the same
-// observations and results, through a NAT gateway, across Expire (dropped
-// paths are reused for other flows, so old hints point at entries that now
-// hold another flow) and across Explain (which replaces a cached path).
+// every flow (foreign to most packets), with the hints another dataplane
+// set, and without hints give the same observations and results, through
+// a NAT gateway, across Expire (dropped paths are reused for other flows,
+// so old hints point at entries that now hold another flow) and across
+// Explain (which replaces a cached path).
 func TestFlowHintChangesNothing(t *testing.T) {
 	topo := load(t, "testdata/nat.yaml")
 	opts := Options{FlowIdleTimeout: time.Minute}
@@ -23,7 +24,7 @@ func TestFlowHintChangesNothing(t *testing.T) {
 		}
 		return d
 	}
-	own, shared, none := newPlane(), newPlane(), newPlane()
+	own, shared, none, other := newPlane(), newPlane(), newPlane(), newPlane()
 	hints := map[flowKey]*FlowHint{}
 	var sharedHint FlowHint
 	out := func(at time.Duration) Packet { return tcp("10.0.1.5", "203.0.113.5", 40000, 443, 0x10, at) }
@@ -55,7 +56,7 @@ func TestFlowHintChangesNothing(t *testing.T) {
 	}
 	taken := 0
 	for i, s := range steps {
-		for _, d := range []*Dataplane{own, shared, none} {
+		for _, d := range []*Dataplane{own, shared, none, other} {
 			if s.expire > 0 {
 				d.Expire(t0.Add(s.expire))
 			}
@@ -77,11 +78,21 @@ func TestFlowHintChangesNothing(t *testing.T) {
 		p := s.p
 		p.Hint = h
 		gotOwn, resOwn := run(t, own, p)
+		// The hint own just set is another dataplane's for other.
+		foreign := *h
+		p.Hint = &foreign
+		gotOther, _ := run(t, other, p)
+		if foreign.dp != other && foreign.fe != nil {
+			t.Errorf("step %d: a dataplane kept another dataplane's hint", i)
+		}
 		p.Hint = &sharedHint
 		gotShared, resShared := run(t, shared, p)
 		gotNone, resNone := run(t, none, s.p)
 		if diff := cmp.Diff(gotNone, gotOwn); diff != "" {
 			t.Errorf("step %d: observations with per-flow hints differ (-without +with):\n%s", i, diff)
+		}
+		if diff := cmp.Diff(gotNone, gotOther); diff != "" {
+			t.Errorf("step %d: observations with another dataplane's hint differ (-without +with):\n%s", i, diff)
 		}
 		if diff := cmp.Diff(gotNone, gotShared); diff != "" {
 			t.Errorf("step %d: observations with a shared hint differ (-without +with):\n%s", i, diff)
