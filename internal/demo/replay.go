@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -22,6 +23,10 @@ type ReplayOptions struct {
 	// to S3 (default format, ALL, 600 s).
 	FlowLogs []traffic.FlowLogDoc
 	Progress func(st *capture.ReplayStats, records int64)
+	// Serial runs the flow log service on the replay's goroutine. By
+	// default, when more than one CPU is available, it runs on its own
+	// (the output is the same).
+	Serial bool
 }
 
 // ReplayResult is what a replay did.
@@ -95,7 +100,11 @@ func ReplayCapture(ctx context.Context, topo *vpc.Topology, path string, opts Re
 		docs = DefaultFlowLogs(topo)
 	}
 	res := &ReplayResult{Topology: topo}
-	var p *Pipeline
+	var (
+		p    *Pipeline
+		pipe *obsPipe
+	)
+	advance := func(now time.Time) { p.Advance(now) }
 	st, runErr := capture.Replay(ctx, r, capture.ReplayOptions{
 		Map: opts.Map,
 		Begin: func(first time.Time) (*traffic.Dataplane, error) {
@@ -106,10 +115,14 @@ func ReplayCapture(ctx context.Context, topo *vpc.Topology, path string, opts Re
 			if res.FlowLogs, err = p.CreateFlowLogs(docs); err != nil {
 				return nil, err
 			}
+			if !opts.Serial && runtime.GOMAXPROCS(0) > 1 {
+				pipe = newObsPipe(p.Flows, p.Advance)
+				p.Net.Observe, advance = pipe.Observe, pipe.Advance
+			}
 			return p.Net, p.Start()
 		},
 		Tick: func(now time.Time) error {
-			p.Advance(now)
+			advance(now)
 			return nil
 		},
 		Progress: func(st *capture.ReplayStats) {
@@ -119,6 +132,9 @@ func ReplayCapture(ctx context.Context, topo *vpc.Topology, path string, opts Re
 		},
 	})
 	res.Replay = st
+	if pipe != nil {
+		pipe.Close()
+	}
 	if p != nil {
 		closeErr := p.Close(st.Last)
 		res.Network = p.Net.Counts
