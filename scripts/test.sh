@@ -24,3 +24,7 @@ if [ -n "$race_pkgs" ]; then
 	echo "== go test -race (concurrent packages)"
 	go test -race -count=1 -timeout 15m $race_pkgs 2>&1
 fi
+# The replay's flow log goroutine (the rest of internal/demo is serial and
+# slow under the race detector).
+echo "== go test -race (replay pipe)"
+go test -race -count=1 -timeout 10m -run 'TestReplayPipeSameOutput' ./internal/demo 2>&1
