@@ -65,6 +65,23 @@ func vpc50Scenario(tb testing.TB, from, d time.Duration) (*traffic.Scenario, *vp
 //	GOMAXPROCS=1 go test ./internal/demo -run '^$' -bench SimulatedDay -benchtime 1x -count 3
 func BenchmarkSimulatedDay(b *testing.B) {
 	sc, topo := vpc50Scenario(b, 0, 0)
+	benchScenario(b, sc, topo, "simday")
+}
+
+// BenchmarkSimulatedPeakHour runs the day's busiest hour (00:30-01:30, around
+// the 01:00 diurnal peak) through the same pipeline: a shorter loop for
+// profiling the simulated day.
+//
+//	GOMAXPROCS=1 go test ./internal/demo -run '^$' -bench SimulatedPeakHour -benchtime 1x -count 3
+func BenchmarkSimulatedPeakHour(b *testing.B) {
+	sc, topo := vpc50Scenario(b, 30*time.Minute, time.Hour)
+	benchScenario(b, sc, topo, "hour")
+}
+
+// benchScenario runs sc once per op into a temporary directory and
+// reports the run's own time (RunResult.Elapsed), packets and records per
+// op (per unit) and per second.
+func benchScenario(b *testing.B, sc *traffic.Scenario, topo *vpc.Topology, unit string) {
 	var elapsed time.Duration
 	var packets, records int64
 	b.ReportAllocs()
@@ -79,9 +96,9 @@ func BenchmarkSimulatedDay(b *testing.B) {
 		records += res.Records
 	}
 	n := float64(b.N)
-	b.ReportMetric(elapsed.Seconds()/n, "s/simday")
-	b.ReportMetric(float64(packets)/n, "packets/simday")
-	b.ReportMetric(float64(records)/n, "records/simday")
+	b.ReportMetric(elapsed.Seconds()/n, "s/"+unit)
+	b.ReportMetric(float64(packets)/n, "packets/"+unit)
+	b.ReportMetric(float64(records)/n, "records/"+unit)
 	b.ReportMetric(float64(packets)/elapsed.Seconds(), "packets/s")
 	b.ReportMetric(float64(records)/elapsed.Seconds(), "records/s")
 }
@@ -151,26 +168,4 @@ func TestSimulatedDaySlice(t *testing.T) {
 	if res.Network.RejectsByLayer["sg"] == 0 {
 		t.Errorf("rejects by layer %v: none by security groups", res.Network.RejectsByLayer)
 	}
-}
-
-// BenchmarkSimulatedPeakHour runs the day's busiest hour (00:30-01:30, around
-// the 01:00 diurnal peak) through the same pipeline: a shorter loop for
-// profiling the simulated day.
-//
-//	GOMAXPROCS=1 go test ./internal/demo -run '^$' -bench SimulatedPeakHour -benchtime 1x -count 3
-func BenchmarkSimulatedPeakHour(b *testing.B) {
-	sc, topo := vpc50Scenario(b, 30*time.Minute, time.Hour)
-	var elapsed time.Duration
-	var packets int64
-	for b.Loop() {
-		dir := filepath.Join(b.TempDir(), "data")
-		res, err := RunScenario(context.Background(), sc, topo, RunOptions{DataDir: dir})
-		if err != nil {
-			b.Fatal(err)
-		}
-		elapsed += res.Elapsed
-		packets += res.Traffic.Packets
-	}
-	b.ReportMetric(elapsed.Seconds()/float64(b.N), "s/hour")
-	b.ReportMetric(float64(packets)/elapsed.Seconds(), "packets/s")
 }
