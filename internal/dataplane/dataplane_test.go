@@ -51,9 +51,14 @@ func load(t testing.TB, path string) *vpc.Topology {
 	return topo
 }
 
-func newDP(t testing.TB, topo *vpc.Topology) *Dataplane {
+// newDP builds a dataplane with opts (at most one; default Options{}).
+func newDP(t testing.TB, topo *vpc.Topology, opts ...Options) *Dataplane {
 	t.Helper()
-	d, err := New(topo, Options{})
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	d, err := New(topo, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,14 +14,7 @@ import (
 func TestExpireChangesNothing(t *testing.T) {
 	topo := load(t, "testdata/nat.yaml")
 	opts := Options{FlowIdleTimeout: time.Minute}
-	a, err := New(topo, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New(topo, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := newDP(t, topo, opts), newDP(t, topo, opts)
 	steps := []struct {
 		p      Packet
 		expire time.Duration // > 0: Expire at this offset first (a only)

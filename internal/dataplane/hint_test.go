@@ -17,14 +17,7 @@ import (
 func TestFlowHintChangesNothing(t *testing.T) {
 	topo := load(t, "testdata/nat.yaml")
 	opts := Options{FlowIdleTimeout: time.Minute}
-	newPlane := func() *Dataplane {
-		d, err := New(topo, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	own, shared, none, other := newPlane(), newPlane(), newPlane(), newPlane()
+	own, shared, none, other := newDP(t, topo, opts), newDP(t, topo, opts), newDP(t, topo, opts), newDP(t, topo, opts)
 	hints := map[flowKey]*FlowHint{}
 	var sharedHint FlowHint
 	out := func(at time.Duration) Packet { return tcp("10.0.1.5", "203.0.113.5", 40000, 443, 0x10, at) }
