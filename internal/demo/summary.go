@@ -60,8 +60,8 @@ func Summarize(dataDir string, res *RunResult) (*Summary, error) {
 }
 
 // Count reads back what a run wrote (objects, records by action) without
-// the diagnosis: the brief summary of `vpcflow simulate` and `vpcflow
-// replay`.
+// the diagnosis or the top talkers, streaming the records: the brief
+// summary of `vpcflow simulate`.
 func Count(dataDir string, res *RunResult) (*Summary, error) {
 	return summarize(dataDir, res, false)
 }

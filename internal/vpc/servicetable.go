@@ -115,6 +115,7 @@ func sweepSpans(ps []prefixSpan) []serviceSpan {
 		out   []serviceSpan
 		stack []prefixSpan
 		cur   u128 // first address not yet emitted, when the stack is not empty
+		atEnd bool // the last address (all ones) is emitted: nothing follows
 	)
 	emit := func(hi u128) {
 		svc := ""
@@ -136,11 +137,13 @@ func sweepSpans(ps []prefixSpan) []serviceSpan {
 	// emitted with the stack as it is.
 	pop := func() {
 		top := stack[len(stack)-1]
-		if cur.cmp(top.hi) <= 0 {
+		if !atEnd && cur.cmp(top.hi) <= 0 {
 			emit(top.hi)
 		}
 		stack = stack[:len(stack)-1]
-		if top.hi != u128Max {
+		if top.hi == u128Max {
+			atEnd = true // cur cannot move past it
+		} else {
 			cur = top.hi.next()
 		}
 	}
@@ -160,8 +163,12 @@ func sweepSpans(ps []prefixSpan) []serviceSpan {
 	return out
 }
 
-// lookup returns the service of a ("" for none).
+// lookup returns the service of a ("" for none). Prefixes have no zone,
+// so a zoned address is in none of them.
 func (t *serviceTable) lookup(a netip.Addr) string {
+	if a.Zone() != "" {
+		return ""
+	}
 	spans := t.v6
 	if a.Is4() {
 		spans = t.v4

@@ -19,13 +19,13 @@ func TestServiceTableMatchesRule(t *testing.T) {
 			var p netip.Prefix
 			if rng.IntN(4) == 0 {
 				var b [16]byte
-				b[0] = byte(rng.IntN(3)) // few top bytes: prefixes nest
+				b[0] = []byte{0, 1, 0xff}[rng.IntN(3)] // few top bytes: prefixes nest, up to the last address
 				for i := 1; i < 16; i++ {
 					b[i] = byte(rng.Uint32())
 				}
 				p = netip.PrefixFrom(netip.AddrFrom16(b), rng.IntN(129)).Masked()
 			} else {
-				a := netip.AddrFrom4([4]byte{byte(rng.IntN(3) * 127), byte(rng.IntN(4)), byte(rng.Uint32()), byte(rng.Uint32())})
+				a := netip.AddrFrom4([4]byte{[]byte{0, 127, 255}[rng.IntN(3)], byte(rng.IntN(4)), byte(rng.Uint32()), byte(rng.Uint32())})
 				p = netip.PrefixFrom(a, rng.IntN(33)).Masked()
 			}
 			rs = append(rs, ServiceRange{Prefix: p, Service: services[rng.IntN(len(services))]})
@@ -45,6 +45,32 @@ func TestServiceTableMatchesRule(t *testing.T) {
 			if got, want := sr.Lookup(a), lookupReference(sr.Ranges(), a); got != want {
 				t.Fatalf("round %d: Lookup(%s) = %q, want %q (ranges %v)", round, a, got, want, rs)
 			}
+		}
+	}
+}
+
+// TestServiceTableTopOfSpace: prefixes nested at the top of the address
+// space (they end at the last address) keep the innermost service.
+func TestServiceTableTopOfSpace(t *testing.T) {
+	p := netip.MustParsePrefix
+	for _, c := range []struct {
+		ranges []ServiceRange
+		addr   string
+	}{
+		{[]ServiceRange{{p("::/0"), "AMAZON"}, {p("ffff::/16"), "S3"}}, "ffff::1"},
+		{[]ServiceRange{{p("::/0"), "EC2"}, {p("ffff::/16"), "S3"}}, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{[]ServiceRange{{p("::/0"), "AMAZON"}, {p("ffff::/16"), "S3"}, {p("ffff:ffff::/32"), "EC2"}}, "ffff:ffff::1"},
+		{[]ServiceRange{{p("0.0.0.0/0"), "AMAZON"}, {p("255.0.0.0/8"), "S3"}, {p("255.255.0.0/16"), "EC2"}}, "255.255.255.255"},
+		{[]ServiceRange{{p("::/0"), "EC2"}}, "fe80::1%eth0"},
+	} {
+		sr := NewServiceRanges(c.ranges)
+		a := netip.MustParseAddr(c.addr)
+		want := ""
+		if a.Zone() == "" {
+			want = lookupReference(sr.Ranges(), a)
+		}
+		if got := sr.Lookup(a); got != want {
+			t.Errorf("Lookup(%s) in %v = %q, want %q", a, c.ranges, got, want)
 		}
 	}
 }
