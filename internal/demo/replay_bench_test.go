@@ -20,18 +20,28 @@ func benchTopology(tb testing.TB) *vpc.Topology {
 	return topo
 }
 
+// writeCapture generates the capture of cfg into a temporary file and
+// returns its path.
+func writeCapture(tb testing.TB, cfg capture.GenConfig) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "bench.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := capture.Generate(f, cfg); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
 func BenchmarkReplay(b *testing.B) {
 	cfg := capture.DefaultGenConfig()
 	cfg.Packets, cfg.Flows = 200_000, 20_000
-	path := filepath.Join(b.TempDir(), "bench.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := capture.Generate(f, cfg); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
+	path := writeCapture(b, cfg)
 	topo := benchTopology(b)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -27,17 +27,7 @@ func TestReplayPipeSameOutput(t *testing.T) {
 	cfg := capture.DefaultGenConfig()
 	cfg.Packets, cfg.Flows = 60_000, 6_000
 	cfg.Gap = 5 * time.Millisecond // 5 minutes: windows close during the replay
-	path := filepath.Join(t.TempDir(), "bench.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := capture.Generate(f, cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path := writeCapture(t, cfg)
 	topo := benchTopology(t)
 	run := func(serial bool) (map[string][]byte, *ReplayResult) {
 		dir := filepath.Join(t.TempDir(), "out")
