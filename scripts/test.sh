@@ -27,4 +27,4 @@ fi
 # The replay's flow log goroutine (the rest of internal/demo is serial and
 # slow under the race detector).
 echo "== go test -race (replay pipe)"
-go test -race -count=1 -timeout 10m -run 'TestReplayPipeSameOutput' ./internal/demo 2>&1
+go test -race -count=1 -timeout 10m -run 'TestReplayPipeSameOutput|TestObsPipeKeepsOrder' ./internal/demo 2>&1

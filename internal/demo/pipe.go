@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"vpcflow/internal/dataplane"
-	"vpcflow/internal/flowlog"
 )
 
 // pipeBatch is the number of observations handed over at a time: enough
@@ -21,12 +20,17 @@ const pipeBuffers = 4
 // other goroutine applies them and the clock's advances in the order they
 // were made, so the flow logs are the same as on one goroutine.
 type obsPipe struct {
-	flows   *flowlog.Service
+	flows   batchObserver
 	advance func(time.Time)
 	cur     []dataplane.Observation
 	work    chan pipeMsg
 	free    chan []dataplane.Observation
 	done    chan struct{}
+}
+
+// batchObserver takes observations a batch at a time (flowlog.Service).
+type batchObserver interface {
+	ObserveBatch([]dataplane.Observation)
 }
 
 // pipeMsg is a batch of observations, or else a clock advance.
@@ -35,7 +39,7 @@ type pipeMsg struct {
 	advance time.Time
 }
 
-func newObsPipe(flows *flowlog.Service, advance func(time.Time)) *obsPipe {
+func newObsPipe(flows batchObserver, advance func(time.Time)) *obsPipe {
 	p := &obsPipe{
 		flows:   flows,
 		advance: advance,
