@@ -434,13 +434,19 @@ func (a *Aggregator) find(st *eniState, k flowKey, slot *uint32) (int32, bool) {
 // records of the closed windows, ordered by window end, interface id, first
 // packet time and key. The slice is the caller's.
 func (a *Aggregator) Advance(now time.Time) []flow.Record {
+	return a.AppendAdvance(nil, now)
+}
+
+// AppendAdvance is Advance that appends the records to dst, so that a
+// caller done with the records of the last call can reuse their memory.
+func (a *Aggregator) AppendAdvance(dst []flow.Record, now time.Time) []flow.Record {
 	n := now.UnixNano()
 	for len(a.heap) > 0 && a.heap[0].end <= n {
 		st := a.heap[0]
 		a.rollTo(st, n)
 		heap.Fix(&a.heap, 0)
 	}
-	return a.drain()
+	return a.drain(dst)
 }
 
 // Flush closes every open window as it is (windows without traffic give no
@@ -455,7 +461,7 @@ func (a *Aggregator) Flush() []flow.Record {
 	clear(a.byID)
 	clear(a.byIdx)
 	a.lastIf, a.lastSt = nil, nil
-	return a.drain()
+	return a.drain(nil)
 }
 
 // NextDeadline is the end of the earliest open window, or the zero time.
@@ -544,12 +550,12 @@ func compareEntries(x, y *entry) int {
 	return cmp.Compare(a.action, b.action)
 }
 
-// drain returns the pending records in deterministic order and updates the
-// metrics.
-func (a *Aggregator) drain() []flow.Record {
+// drain appends the pending records to dst in deterministic order and
+// updates the metrics.
+func (a *Aggregator) drain(dst []flow.Record) []flow.Record {
 	if len(a.closed) == 0 {
 		a.publishMetrics()
-		return nil
+		return dst
 	}
 	slices.SortStableFunc(a.closed, func(x, y closedWindow) int {
 		if c := cmp.Compare(x.end, y.end); c != 0 {
@@ -561,7 +567,12 @@ func (a *Aggregator) drain() []flow.Record {
 	for i := range a.closed {
 		n += a.closed[i].records()
 	}
-	res := make([]flow.Record, n)
+	start := len(dst)
+	dst = slices.Grow(dst, n)[:start+n]
+	res := dst[start:]
+	// The fills set only the fields they have; reused memory (or a grown
+	// copy of it: Grow copies past len) still holds earlier records.
+	clear(res)
 	i := 0
 	for k := range a.closed {
 		c := &a.closed[k]
@@ -592,7 +603,7 @@ func (a *Aggregator) drain() []flow.Record {
 	}
 	a.closed = a.closed[:0]
 	a.publishMetrics()
-	return res
+	return dst
 }
 
 func (a *Aggregator) publishMetrics() {

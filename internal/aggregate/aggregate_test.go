@@ -702,3 +702,72 @@ func TestInterfaceIndex(t *testing.T) {
 		t.Errorf("records with interface indexes differ (-want +got):\n%s", diff)
 	}
 }
+
+// TestAppendAdvanceReusesMemory: records appended over the memory of
+// earlier records (a flow log's last delivered batch) are the records
+// Advance makes in fresh memory: no field of the earlier record survives,
+// whatever the kinds (OK, NODATA, SKIPDATA) and fields on either side.
+func TestAppendAdvanceReusesMemory(t *testing.T) {
+	ids := make([]flow.FieldID, flow.NumFields)
+	for i := range ids {
+		ids[i] = flow.FieldID(i)
+	}
+	all := flow.MustFormat(ids...)
+	cfg := DefaultConfig()
+	cfg.Format = all
+	cfg.Interval = time.Minute
+	cfg.MaxFlowsPerInterface = 2
+	fresh, _ := New(cfg, Deps{Annotate: DecisionFields})
+	reused, _ := New(cfg, Deps{Annotate: DecisionFields})
+
+	// Garbage: records with every field set, as the buffer's earlier use;
+	// fewer than the first window's records, so that it grows.
+	var buf []flow.Record
+	for range 3 {
+		var r flow.Record
+		for _, id := range ids {
+			r.SetString(id, "junk")
+			r.SetInt(id, 99)
+			r.SetAddr(id, netip.MustParseAddr("192.0.2.99"))
+			r.Set(id)
+		}
+		buf = append(buf, r)
+	}
+	windows := [][]pkt{
+		{
+			{t: at(10, 0), dir: flow.Ingress, action: flow.ActionReject, src: "2001:db8::1", dst: "2001:db8::2", sport: 1, dport: 22, packets: 1, bytes: 80, srvS: "S3"},
+			{t: at(11, 0), src: "10.0.0.1", dst: "10.0.0.62", sport: 2, dport: 443, packets: 3, bytes: 300, flags: syn, path: 1},
+			{t: at(12, 0), src: "10.0.0.1", dst: "10.0.0.62", sport: 3, dport: 443, packets: 1, bytes: 60, eni: eniSkip},
+			{t: at(12, 0), src: "10.0.0.1", dst: "10.0.0.62", sport: 4, dport: 443, packets: 1, bytes: 60, eni: eniSkip},
+			{t: at(12, 0), src: "10.0.0.1", dst: "10.0.0.62", sport: 5, dport: 443, packets: 1, bytes: 60, eni: eniSkip},
+		},
+		{}, // NODATA for both interfaces
+		{{t: at(130, 0), proto: 17, src: "10.0.0.9", dst: "10.0.0.62", sport: 53, dport: 5353, packets: 1, bytes: 90}},
+	}
+	for w, pkts := range windows {
+		for _, p := range pkts {
+			o := p.obs(eniSSH)
+			fresh.Add(&o)
+			o = p.obs(eniSSH)
+			reused.Add(&o)
+		}
+		now := at(int64(75+60*w), 0)
+		want := fresh.Advance(now)
+		got := reused.AppendAdvance(buf[:0], now)
+		if len(want) == 0 {
+			t.Fatalf("window %d: no records", w)
+		}
+		if len(got) <= cap(buf) && &got[0] != &buf[:1][0] {
+			t.Errorf("window %d: %d records did not reuse a buffer of %d", w, len(got), cap(buf))
+		}
+		for i := range want {
+			if got[i].Present != want[i].Present {
+				t.Errorf("window %d record %d: present %b, want %b", w, i, got[i].Present, want[i].Present)
+			}
+		}
+		if diff := cmp.Diff(text(all, got), text(all, want)); diff != "" {
+			t.Errorf("window %d (-reused +fresh):\n%s", w, diff)
+		}
+		buf = got
+	}
+}

@@ -74,6 +74,9 @@ type running struct {
 	npend   int64 // records in pending
 	dropped int64 // records dropped because pending was full
 	failed  int   // consecutive failed deliveries
+	// spare is the memory of the last batch the destination took, for the
+	// next window's records (destinations do not keep batches).
+	spare []flow.Record
 }
 
 func (r *running) pendingRecords() int64 { return r.npend }
@@ -373,7 +376,9 @@ func (s *Service) Advance(ctx context.Context, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range s.order {
-		s.deliver(ctx, r, r.agg.Advance(now), now)
+		recs := r.agg.AppendAdvance(r.spare[:0], now)
+		r.spare = nil
+		s.deliver(ctx, r, recs, now)
 	}
 }
 
@@ -437,6 +442,9 @@ func (s *Service) deliver(ctx context.Context, r *running, recs []flow.Record, n
 		r.failed = 0
 		s.delivered.WithLabelValues(r.res.FlowLogID).Add(float64(len(b.Records)))
 		r.npend -= int64(len(b.Records))
+		if cap(b.Records) > cap(r.spare) {
+			r.spare = b.Records[:0]
+		}
 		r.pending[0] = publish.Batch{}
 		r.pending = r.pending[1:]
 	}

@@ -56,7 +56,8 @@ type Status struct {
 // Destination receives records and delivers them. Deliver must not block on
 // the network: implementations persist what they accept (spool) and deliver
 // in the background, retrying with backoff, so that nothing is lost when the
-// endpoint is down.
+// endpoint is down. Deliver must not keep b.Records (the slice or pointers
+// into it) after it returns: the caller reuses its memory for later batches.
 type Destination interface {
 	Deliver(ctx context.Context, b Batch) error
 	// Flush publishes everything buffered now (for example closes the current
