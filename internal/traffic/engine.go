@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	"vpcflow/internal/vpc"
@@ -63,6 +64,13 @@ type Engine struct {
 	end   time.Time
 	stats Stats
 	err   error
+
+	// cur is the actor firing; again records that it scheduled itself.
+	// A conversation that did not is over (it never has more than one
+	// event pending) and its memory goes to pool for the next one.
+	cur   actor
+	again bool
+	pool  convPool
 }
 
 // NewEngine prepares a run of the scenario over the network.
@@ -138,9 +146,13 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.opts.Progress(e.now, &e.stats)
 			nextProgress = e.now.Truncate(time.Minute).Add(time.Minute)
 		}
+		e.cur, e.again = ev.act, false
 		ev.act.fire(e)
 		if e.err != nil {
 			return e.err
+		}
+		if !e.again {
+			e.pool.put(ev.act)
 		}
 	}
 	e.now = e.end
@@ -162,6 +174,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 func (e *Engine) schedule(at time.Time, a actor) {
+	if a == e.cur {
+		e.again = true
+	}
 	e.seq++
 	e.q.push(event{at: at.UnixNano(), seq: e.seq, act: a})
 }
@@ -333,22 +348,72 @@ func (s *spawner) newConv(e *Engine) actor {
 		}
 		return &probeConv{conv: base, open: open}
 	case convUDP:
-		return &udpConv{conv: base, req: sizeOf(w.Request, r, 1), resp: sizeOf(w.Response, r, 0), retries: udpRetries(w)}
+		c := e.pool.udp()
+		*c = udpConv{conv: base, req: sizeOf(w.Request, r, 1), resp: sizeOf(w.Response, r, 0), retries: udpRetries(w)}
+		return c
 	case convICMP:
 		return &icmpConv{conv: base, left: max(1, int(w.Requests.Sample(r)+0.5))}
 	case convBulk:
 		return &tcpConv{conv: base, bulk: int64(w.Bytes), bulkUntil: s.until, exchanges: 1}
 	}
 	n := max(1, int(w.Requests.Sample(r)+0.5))
-	c := &tcpConv{conv: base, exchanges: n, rst: w.RST}
-	c.req = make([]int, n)
-	c.resp = make([]int, n)
+	c := e.pool.tcp()
+	req, resp := c.req, c.resp
+	*c = tcpConv{conv: base, exchanges: n, rst: w.RST}
+	c.req = slices.Grow(req[:0], n)[:n]
+	c.resp = slices.Grow(resp[:0], n)[:n]
 	for i := range n {
 		c.req[i] = sizeOf(w.Request, r, 1)
 		c.resp[i] = sizeOf(w.Response, r, 0)
 	}
 	c.think = time.Duration(r.IntN(5000)+200) * time.Microsecond
 	return c
+}
+
+// convPool keeps the memory of finished conversations of the two most
+// common kinds: a busy day starts millions.
+type convPool struct {
+	tcps []*tcpConv
+	udps []*udpConv
+	off  bool // tests: every conversation in fresh memory
+}
+
+// maxPooled bounds each kind's pool (a burst of conversations that end
+// together would otherwise keep their memory for the rest of the run).
+const maxPooled = 4096
+
+func (p *convPool) put(a actor) {
+	if p.off {
+		return
+	}
+	switch c := a.(type) {
+	case *tcpConv:
+		if len(p.tcps) < maxPooled {
+			p.tcps = append(p.tcps, c)
+		}
+	case *udpConv:
+		if len(p.udps) < maxPooled {
+			p.udps = append(p.udps, c)
+		}
+	}
+}
+
+func (p *convPool) tcp() *tcpConv {
+	if n := len(p.tcps); n > 0 {
+		c := p.tcps[n-1]
+		p.tcps = p.tcps[:n-1]
+		return c
+	}
+	return new(tcpConv)
+}
+
+func (p *convPool) udp() *udpConv {
+	if n := len(p.udps); n > 0 {
+		c := p.udps[n-1]
+		p.udps = p.udps[:n-1]
+		return c
+	}
+	return new(udpConv)
 }
 
 func udpRetries(w *Workload) int {

@@ -192,3 +192,27 @@ func TestLoadErrorsHavePositions(t *testing.T) {
 		})
 	}
 }
+
+// TestConversationPoolChangesNothing: conversations that start in the
+// memory of finished ones send exactly what fresh ones send, drops and
+// retries included.
+func TestConversationPoolChangesNothing(t *testing.T) {
+	drop := func(p Packet) bool { return p.Time.UnixNano()%7 == 0 } // some of every kind
+	stream := func(off bool) (string, *Engine) {
+		r := newRecorder(false, drop)
+		e := NewEngine(loadSmall(t), r, Options{})
+		e.pool.off = off
+		if err := e.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return string(r.h.Sum(nil)), e
+	}
+	pooled, e := stream(false)
+	fresh, _ := stream(true)
+	if pooled != fresh {
+		t.Error("pooled conversations changed the packet stream")
+	}
+	if len(e.pool.tcps) == 0 || len(e.pool.udps) == 0 {
+		t.Errorf("pool holds %d TCP and %d UDP conversations after the run: it was not used", len(e.pool.tcps), len(e.pool.udps))
+	}
+}
