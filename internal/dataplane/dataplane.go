@@ -178,7 +178,7 @@ type Dataplane struct {
 	flows map[flowKey]*flowEntry
 	nat   map[natKey]*natMapping
 	natIn map[natKey]*natMapping
-	obs   Observation
+	obs   []Observation // the observations of the packet in process
 	gen   uint64
 	// spare holds cached paths dropped by sweep, reused by resolve: a
 	// simulation makes a path per flow and direction, a few every
@@ -354,6 +354,20 @@ func (d *Dataplane) sweep(ns int64) {
 // an Observation that is reused by the next call: copy what you keep.
 // Process does not allocate on an established flow.
 func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
+	return d.process(&p, emit, nil)
+}
+
+// ProcessPath is Process that hands the packet's observations, in path
+// order, to one call of emit after the path is evaluated (one lock for a
+// consumer, instead of one per hop); emit is not called for a packet no
+// interface observes. The slice and the observations are reused by the
+// next call.
+func (d *Dataplane) ProcessPath(p Packet, emit func([]Observation)) (Result, error) {
+	return d.process(&p, nil, emit)
+}
+
+// process is Process (emitOne) or ProcessPath (emitAll).
+func (d *Dataplane) process(p *Packet, emitOne func(*Observation), emitAll func([]Observation)) (Result, error) {
 	if !p.Src.IsValid() || !p.Dst.IsValid() {
 		return Result{}, fmt.Errorf("%w: missing source or destination address", ErrBadPacket)
 	}
@@ -371,7 +385,7 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 		d.gen = g
 	}
 	now := p.Time.UnixNano()
-	key := keyOf(&p)
+	key := keyOf(p)
 	var fe *flowEntry
 	hinted := false
 	if h := p.Hint; h != nil && h.dp == d && h.fe != nil && h.fe.epoch == h.epoch && h.key == key {
@@ -380,7 +394,7 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 		fe = d.flows[key]
 	}
 	if fe == nil || fe.gen != d.gen || !fe.cacheable || !fe.valid(now) {
-		fe = d.resolve(&p, fe, now)
+		fe = d.resolve(p, fe, now)
 		if fe.cacheable {
 			d.flows[key] = fe
 			if len(d.flows) >= d.nextSweep {
@@ -395,11 +409,18 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 	if fe.nat != nil {
 		fe.nat.last = now
 	}
+	emit := emitOne != nil || emitAll != nil
+	obs := d.obs[:0]
 	for i := range fe.hops {
 		h := &fe.hops[i]
-		dec := d.check(h, &p, now, nil)
-		if emit != nil {
-			o := &d.obs
+		dec := d.check(h, p, now, nil)
+		if emit {
+			if len(obs) == cap(obs) {
+				obs = append(obs, Observation{})
+			} else {
+				obs = obs[:len(obs)+1]
+			}
+			o := &obs[len(obs)-1]
 			o.Time = p.Time
 			o.Interface = h.ifc.pub
 			o.Direction = h.dir
@@ -414,13 +435,26 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 			o.PktSrcAWSService, o.PktDstAWSService = h.services()
 			o.Decision = dec
 			o.Slot = &h.slot
-			emit(o)
+			if emitOne != nil {
+				emitOne(o)
+			}
 		}
 		if dec.Verdict == flow.ActionReject {
+			d.emitPath(obs, emitAll)
 			return Result{Reason: ReasonRejected, Decision: dec, Detail: dec.String()}, nil
 		}
 	}
+	d.emitPath(obs, emitAll)
 	return *fe.result, nil
+}
+
+// emitPath hands a packet's observations to emitAll and keeps their
+// memory for the next packet.
+func (d *Dataplane) emitPath(obs []Observation, emitAll func([]Observation)) {
+	d.obs = obs
+	if emitAll != nil && len(obs) > 0 {
+		emitAll(obs)
+	}
 }
 
 // check applies the hop's security group and network ACL checks in the

@@ -131,3 +131,44 @@ func TestTrainBytes(t *testing.T) {
 		t.Errorf("Explain: %d packets, %d bytes; want 3 and 3200", o.Packets, o.Bytes)
 	}
 }
+
+// TestProcessPathSameAsProcess: ProcessPath hands over, in one call per
+// packet, the observations Process gives hop by hop, rejected and
+// translated paths included, and the same result.
+func TestProcessPathSameAsProcess(t *testing.T) {
+	topo := load(t, "../vpc/testdata/three-tier.yaml")
+	hop, path := newDP(t, topo), newDP(t, topo)
+	for i, p := range []Packet{
+		tcp("203.0.113.40", "198.51.100.20", 50000, 443, 2, 0),                      // one hop
+		tcp("10.0.10.15", "10.0.20.25", 41000, 5432, 2, 0),                          // two hops
+		tcp("10.0.20.25", "10.0.10.15", 5432, 41000, 0x12, time.Second),             // tracked reply
+		tcp("10.0.0.30", "10.0.20.25", 41000, 5432, 2, 0),                           // rejected at the second hop
+		tcp("10.0.10.15", "203.0.113.80", 42000, 443, 2, 0),                         // out through NAT: three hops
+		tcp("203.0.113.80", "198.51.100.10", 443, 42000, 0x12, time.Second),         // and back
+		tcp("203.0.113.12", "10.0.10.15", 40000, 22, 2, 0),                          // rejected at once
+		tcp("10.0.10.15", "10.0.20.25", 41000, 5432, 0x10, 2*time.Second),           // cached path
+		tcp("10.0.10.15", "10.0.20.25", 41000, 5432, 0x10, 2*time.Second+time.Hour), // after the timeouts
+	} {
+		want, wantRes := run(t, hop, p)
+		var got []obs
+		calls := 0
+		res, err := path.ProcessPath(p, func(os []Observation) {
+			calls++
+			for i := range os {
+				got = append(got, view(&os[i]))
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(got, want); diff != "" {
+			t.Errorf("packet %d: observations (-ProcessPath +Process):\n%s", i, diff)
+		}
+		if res != wantRes {
+			t.Errorf("packet %d: result %+v, want %+v", i, res, wantRes)
+		}
+		if calls != 1 {
+			t.Errorf("packet %d: emit called %d times, want once", i, calls)
+		}
+	}
+}

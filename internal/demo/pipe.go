@@ -55,11 +55,14 @@ func newObsPipe(flows batchObserver, advance func(time.Time)) *obsPipe {
 	return p
 }
 
-// Observe queues a copy of o (the dataplane reuses it).
-func (p *obsPipe) Observe(o *dataplane.Observation) {
-	p.cur = append(p.cur, *o)
-	if len(p.cur) == cap(p.cur) {
-		p.flush()
+// Observe queues copies of a packet's observations (the dataplane reuses
+// them).
+func (p *obsPipe) Observe(obs []dataplane.Observation) {
+	for i := range obs {
+		p.cur = append(p.cur, obs[i])
+		if len(p.cur) == cap(p.cur) {
+			p.flush()
+		}
 	}
 }
 

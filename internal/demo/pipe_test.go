@@ -30,7 +30,7 @@ func TestObsPipeKeepsOrder(t *testing.T) {
 	var log pipeLog
 	p := newObsPipe(&log, log.advance)
 	var want []int64
-	var o dataplane.Observation
+	path := make([]dataplane.Observation, 2)
 	sec := int64(0)
 	for i := range 20 * pipeBatch {
 		if rng.IntN(50) == 0 {
@@ -38,10 +38,15 @@ func TestObsPipeKeepsOrder(t *testing.T) {
 			p.Advance(time.Unix(sec, 0))
 			want = append(want, -1-sec)
 		}
-		o.Packets = int64(i + 1)
-		p.Observe(&o)
-		o.Packets = -99 // the pipe must have copied it
-		want = append(want, int64(i+1))
+		path = path[:1+i%2] // packets of one and two hops
+		for j := range path {
+			path[j].Packets = int64(len(want) + 1 + j)
+		}
+		p.Observe(path)
+		for j := range path {
+			want = append(want, path[j].Packets)
+			path[j].Packets = -99 // the pipe must have copied it
+		}
 	}
 	p.Advance(time.Unix(sec+1, 0))
 	want = append(want, -2-sec)

@@ -203,7 +203,7 @@ func Open(ctx context.Context, topo *vpc.Topology, opts Options) (_ *Pipeline, e
 		p.Logs.Close()
 		return nil, err
 	}
-	p.Net = traffic.NewDataplane(p.DP, p.Flows.Observe)
+	p.Net = traffic.NewDataplane(p.DP, p.Flows.ObservePath)
 	return p, nil
 }
 

@@ -310,6 +310,17 @@ func (s *Service) Observe(obs *dataplane.Observation) {
 	s.mu.Unlock()
 }
 
+// ObservePath is Observe for the observations of one packet, in path
+// order, under one lock (traffic.Dataplane.Observe). Like Observe, it is
+// called during the dataplane's emit call, so their Slot hints are valid.
+func (s *Service) ObservePath(obs []dataplane.Observation) {
+	s.mu.Lock()
+	for i := range obs {
+		s.observe(&obs[i])
+	}
+	s.mu.Unlock()
+}
+
 // ObserveBatch is Observe for several observations under one lock. The
 // observations were copied out of the dataplane's emit call, so their Slot
 // hints (valid only during it) are dropped.

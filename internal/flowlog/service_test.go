@@ -124,7 +124,7 @@ func TestServiceRouting(t *testing.T) {
 	vpcLog := create(t, svc, "VPC", "vpc-001234183afc7cabc", "ALL", "arn:aws:s3:::bucket/vpc")
 	eniLog := create(t, svc, "NetworkInterface", "eni-1235b8ca123456789", "REJECT", "arn:aws:s3:::bucket/eni")
 
-	svc.Observe(obsAt(eniA, 1010, flow.ActionAccept, 40000))
+	svc.ObservePath([]dataplane.Observation{*obsAt(eniA, 1010, flow.ActionAccept, 40000)})
 	svc.ObserveBatch([]dataplane.Observation{*obsAt(eniA, 1020, flow.ActionReject, 40001), *obsAt(eniA, 1030, flow.ActionAccept, 40000)})
 	svc.Advance(t.Context(), time.Unix(1060, 0))
 	*now = time.Unix(1060, 0)

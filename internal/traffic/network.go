@@ -10,11 +10,13 @@ import (
 )
 
 // Dataplane carries packets through a *dataplane.Dataplane: it is the
-// Network of real runs. Every observation goes to Observe (the flow log
-// service); Counts tallies what happened.
+// Network of real runs. The observations of every packet go to Observe
+// (the flow log service) in one call; Counts tallies what happened.
 type Dataplane struct {
-	DP      *dataplane.Dataplane
-	Observe func(*dataplane.Observation)
+	DP *dataplane.Dataplane
+	// Observe receives a packet's observations in path order, during the
+	// dataplane's call (dataplane.Dataplane.ProcessPath): copy what you keep.
+	Observe func([]dataplane.Observation)
 	// ExpireEvery is how often (packet time) idle connections and NAT
 	// translations are expired; default one minute.
 	ExpireEvery time.Duration
@@ -23,7 +25,7 @@ type Dataplane struct {
 	last       lastHop
 	haveLast   bool
 	nextExpire time.Time
-	emit       func(*dataplane.Observation)
+	emit       func([]dataplane.Observation)
 }
 
 // lastHop is what Send needs of the last observation on a packet's path:
@@ -50,18 +52,19 @@ type Counts struct {
 }
 
 // NewDataplane wraps dp; observe may be nil.
-func NewDataplane(dp *dataplane.Dataplane, observe func(*dataplane.Observation)) *Dataplane {
+func NewDataplane(dp *dataplane.Dataplane, observe func([]dataplane.Observation)) *Dataplane {
 	d := &Dataplane{DP: dp, Observe: observe, ExpireEvery: time.Minute}
 	d.Counts.RejectsByLayer = map[string]int64{}
-	d.emit = func(o *dataplane.Observation) {
-		d.Counts.Observations++
+	d.emit = func(obs []dataplane.Observation) {
+		d.Counts.Observations += int64(len(obs))
+		o := &obs[len(obs)-1] // only the last hop can reject
 		if o.Action == flow.ActionReject {
 			d.Counts.RejectsByLayer[o.Decision.Layer] += o.Packets
 		}
 		d.last = lastHop{iface: o.Interface, dir: o.Direction, pktSrc: o.PktSrcAddr, pktDst: o.PktDstAddr, srcPort: o.SrcPort, dstPort: o.DstPort}
 		d.haveLast = true
 		if d.Observe != nil {
-			d.Observe(o)
+			d.Observe(obs)
 		}
 	}
 	return d
@@ -76,7 +79,7 @@ func (d *Dataplane) Process(p *Packet) (dataplane.Result, error) {
 		d.nextExpire = p.Time.Add(d.ExpireEvery)
 	}
 	d.haveLast = false
-	res, err := d.DP.Process(dataplane.Packet{
+	res, err := d.DP.ProcessPath(dataplane.Packet{
 		Time: p.Time, Src: p.Src, Dst: p.Dst, Protocol: p.Protocol,
 		SrcPort: p.SrcPort, DstPort: p.DstPort, Size: p.Size, TCPFlags: p.TCPFlags, Count: p.Count, Bytes: p.Bytes,
 		ICMPType: p.ICMPType, ICMPCode: p.ICMPCode, Hint: p.Hint,
