@@ -485,6 +485,16 @@ network_interfaces:
 	if res.Reason != ReasonLeftVPC || len(got) != 1 || got[0].Src != "2001:db8:6::10" || got[0].Action != "ACCEPT" || got[0].Path != 8 {
 		t.Errorf("IPv6 egress: %+v %+v", res, got)
 	}
+	// The path cache's key has no zone: an address that differs only by
+	// its zone is another address (here no interface's), not a cache hit.
+	zoned := p
+	zoned.Src = zoned.Src.WithZone("eth0")
+	if _, res := run(t, d, zoned); res.Reason == ReasonLeftVPC {
+		t.Errorf("a zoned source took the cached path of the unzoned one: %+v", res)
+	}
+	if _, again := run(t, d, p); again != res {
+		t.Errorf("after the zoned packet: %+v, want %+v", again, res)
+	}
 	// 0.0.0.0/0 both ways would make the flow untracked, but an NLB
 	// interface tracks every flow.
 	run(t, d, tcp("203.0.113.9", "198.51.100.6", 40000, 443, 2, 0))

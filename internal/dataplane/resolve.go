@@ -14,16 +14,20 @@ import (
 // ingress (plus one spare for hairpins).
 const maxHops = 6
 
-// flowKey identifies a directional flow in the path cache.
+// flowKey identifies a directional flow in the path cache. It is 40 bytes
+// of plain memory (addresses as 16 bytes, IPv4 mapped, no padding), so the
+// map hashes and compares it with memhash/memequal instead of field by
+// field (netip.Addr holds a pointer).
 type flowKey struct {
-	src, dst     netip.Addr
+	src, dst     [16]byte
 	sport, dport uint16
 	icmp         uint16
 	proto        uint8
+	_            uint8 // explicit padding, always zero
 }
 
 func keyOf(p *Packet) flowKey {
-	k := flowKey{src: p.Src, dst: p.Dst, sport: p.SrcPort, dport: p.DstPort, proto: p.Protocol}
+	k := flowKey{src: p.Src.As16(), dst: p.Dst.As16(), sport: p.SrcPort, dport: p.DstPort, proto: p.Protocol}
 	if p.Protocol == vpc.ProtoICMP || p.Protocol == vpc.ProtoICMPv6 {
 		k.icmp = uint16(p.ICMPType)<<8 | uint16(p.ICMPCode)
 	}
