@@ -54,14 +54,16 @@ type Stats struct {
 // flowKey is the aggregation key inside one interface's window (spec §3,
 // inferred): direction, protocol, packet-level addresses, ports, action.
 // It is 40 bytes of plain memory (addresses as 16 bytes, IPv4 mapped, no
-// padding), so the map hashes and compares it with memhash/memequal.
+// padding), so the map hashes and compares it with memhash/memequal. The
+// padding is a named field: a blank one would make the compiler generate
+// field-wise hash and equality.
 type flowKey struct {
 	src, dst     [16]byte
 	sport, dport uint16
 	proto        uint8
 	dir          flow.Direction
 	action       flow.Action
-	_            uint8 // explicit padding, always zero
+	pad          uint8 // always zero
 }
 
 func (k *flowKey) srcAddr() netip.Addr { return netip.AddrFrom16(k.src).Unmap() }

@@ -386,13 +386,10 @@ func (d *Dataplane) process(p *Packet, emitOne func(*Observation), emitAll func(
 	}
 	now := p.Time.UnixNano()
 	key := keyOf(p)
-	// The key has no room for IPv6 zones: a packet with a zoned address
-	// (never in a capture; typed by hand at most) is resolved every time.
-	zoned := p.Src.Zone() != "" || p.Dst.Zone() != ""
 	var fe *flowEntry
 	hinted := false
 	switch h := p.Hint; {
-	case zoned:
+	case zoned(p): // not in the cache (see resolve)
 	case h != nil && h.dp == d && h.fe != nil && h.fe.epoch == h.epoch && h.key == key:
 		fe, hinted = h.fe, true
 	default:
@@ -400,9 +397,6 @@ func (d *Dataplane) process(p *Packet, emitOne func(*Observation), emitAll func(
 	}
 	if fe == nil || fe.gen != d.gen || !fe.cacheable || !fe.valid(now) {
 		fe = d.resolve(p, fe, now)
-		if zoned {
-			fe.cacheable = false
-		}
 		if fe.cacheable {
 			d.flows[key] = fe
 			if len(d.flows) >= d.nextSweep {

@@ -495,6 +495,14 @@ network_interfaces:
 	if _, again := run(t, d, p); again != res {
 		t.Errorf("after the zoned packet: %+v, want %+v", again, res)
 	}
+	// Nor does Explain of the zoned packet leave its path for the unzoned.
+	d.Expire(t0.Add(time.Hour))
+	if _, err := d.Explain(zoned); err != nil {
+		t.Fatal(err)
+	}
+	if _, again := run(t, d, p); again != res {
+		t.Errorf("after explaining the zoned packet: %+v, want %+v", again, res)
+	}
 	// 0.0.0.0/0 both ways would make the flow untracked, but an NLB
 	// interface tracks every flow.
 	run(t, d, tcp("203.0.113.9", "198.51.100.6", 40000, 443, 2, 0))

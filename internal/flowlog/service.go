@@ -388,8 +388,10 @@ func (s *Service) Advance(ctx context.Context, now time.Time) {
 	defer s.mu.Unlock()
 	for _, r := range s.order {
 		recs := r.agg.AppendAdvance(r.spare[:0], now)
-		r.spare = nil
-		s.deliver(ctx, r, recs, now)
+		if len(recs) > 0 { // else nothing closed: the memory stays spare
+			r.spare = nil
+		}
+		s.deliver(ctx, r, recs, now) // also retries refused batches
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,8 @@ type fakeDest struct {
 	fail    error
 	flushed int
 	closed  bool
+	// mem is the address of each delivered batch's first record.
+	mem []*flow.Record
 }
 
 func (d *fakeDest) Deliver(_ context.Context, b publish.Batch) error {
@@ -34,6 +37,9 @@ func (d *fakeDest) Deliver(_ context.Context, b publish.Batch) error {
 	}
 	for i := range b.Records {
 		d.lines = append(d.lines, flow.Text(b.FlowLog.Format, &b.Records[i]))
+	}
+	if len(b.Records) > 0 {
+		d.mem = append(d.mem, &b.Records[0])
 	}
 	return nil
 }
@@ -266,5 +272,44 @@ func TestServicePendingBound(t *testing.T) {
 	svc.mu.Unlock()
 	if got != 3 {
 		t.Errorf("dropped = %v, want 3", got)
+	}
+}
+
+// TestServiceReusesRecordMemory: a window's records are made in the memory
+// of the last batch the destination took, also when Advance calls that
+// close nothing come between; a refused batch's memory is not reused.
+func TestServiceReusesRecordMemory(t *testing.T) {
+	svc, _, dests, _ := newService(t)
+	id := create(t, svc, "VPC", "vpc-001234183afc7cabc", "ALL", "arn:aws:s3:::bucket/x")
+	d := dests.byID[id]
+	svc.Observe(obsAt(eniA, 1010, flow.ActionAccept, 1))
+	svc.Advance(t.Context(), time.Unix(1060, 0))
+	svc.Advance(t.Context(), time.Unix(1061, 0)) // closes nothing
+	svc.Observe(obsAt(eniA, 1070, flow.ActionAccept, 2))
+	svc.Advance(t.Context(), time.Unix(1120, 0))
+	d.mu.Lock()
+	mem := slices.Clone(d.mem)
+	d.mu.Unlock()
+	if len(mem) != 2 || mem[0] != mem[1] {
+		t.Fatalf("batches at %p: the second window's records are not in the first's memory", mem)
+	}
+	setFail := func(err error) { d.mu.Lock(); d.fail = err; d.mu.Unlock() }
+	setFail(errors.New("connection refused"))
+	svc.Observe(obsAt(eniA, 1130, flow.ActionAccept, 3))
+	svc.Advance(t.Context(), time.Unix(1180, 0)) // refused: kept pending
+	setFail(nil)
+	svc.Observe(obsAt(eniA, 1190, flow.ActionAccept, 4))
+	svc.Advance(t.Context(), time.Unix(1240, 0))
+	if len(d.mem) != 4 || d.mem[2] == d.mem[3] {
+		t.Fatalf("batches at %p: a refused batch's memory was reused while pending", d.mem)
+	}
+	var got []string
+	for _, l := range d.lines {
+		if strings.Contains(l, " OK") {
+			got = append(got, strings.Fields(l)[5])
+		}
+	}
+	if diff := cmp.Diff(got, []string{"1", "2", "3", "4"}); diff != "" {
+		t.Errorf("source ports of the OK records (-got +want):\n%s", diff)
 	}
 }
