@@ -101,14 +101,9 @@ func TestReplayProgressOnTerminal(t *testing.T) {
 	cfg := capture.DefaultGenConfig()
 	cfg.Packets, cfg.Flows = 70_000, 7_000
 	pcap := filepath.Join(t.TempDir(), "big.pcap")
-	f, err := os.Create(pcap)
-	if err != nil {
+	if _, err := capture.GenerateFile(pcap, cfg); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := capture.Generate(f, cfg); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	out, tty := runOnTerminal(t, "replay", "--topology", "../../internal/demo/testdata/bench-topology.yaml", "--pcap", pcap,
 		"--out", filepath.Join(t.TempDir(), "out"))
 	if !strings.Contains(tty, "2026-11-20T09:") || !strings.Contains(tty, "65,536 packets, ") || !strings.Contains(tty, " records") {

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -25,14 +24,7 @@ func benchTopology(tb testing.TB) *vpc.Topology {
 func writeCapture(tb testing.TB, cfg capture.GenConfig) string {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "bench.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := capture.Generate(f, cfg); err != nil {
-		tb.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if _, err := capture.GenerateFile(path, cfg); err != nil {
 		tb.Fatal(err)
 	}
 	return path

@@ -33,16 +33,8 @@ func main() {
 }
 
 func run(cfg capture.GenConfig, out, topo string) error {
-	f, err := os.Create(out)
+	sum, err := capture.GenerateFile(out, cfg)
 	if err != nil {
-		return err
-	}
-	sum, err := capture.Generate(f, cfg)
-	if err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s: %d packets, %d flows, %d IP bytes\n", out, sum.Packets, sum.Flows, sum.Bytes)

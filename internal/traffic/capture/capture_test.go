@@ -314,3 +314,30 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestGenerateFile: the file holds what Generate writes; a path that
+// cannot be created is an error naming it.
+func TestGenerateFile(t *testing.T) {
+	cfg := fixtures["small-ipv4.pcap"]
+	var buf bytes.Buffer
+	want, err := Generate(&buf, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "g.pcap")
+	got, err := GenerateFile(path, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, buf.Bytes()) || got.Packets != want.Packets || got.Bytes != want.Bytes {
+		t.Errorf("GenerateFile wrote %d bytes (%d packets), Generate %d (%d packets)", len(data), got.Packets, buf.Len(), want.Packets)
+	}
+	bad := filepath.Join(t.TempDir(), "missing", "g.pcap")
+	if _, err := GenerateFile(bad, cfg); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("GenerateFile into a missing directory: %v", err)
+	}
+}

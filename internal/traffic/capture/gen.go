@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -84,6 +85,23 @@ type genFlow struct {
 	t       Tuple // client -> server
 	packets int
 	sent    int
+}
+
+// GenerateFile writes the capture to a new file at path (replacing one
+// there) and returns its ground truth.
+func GenerateFile(path string, cfg GenConfig) (*GenSummary, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := Generate(f, cfg)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sum, nil
 }
 
 // Generate writes the capture to w and returns its ground truth.
