@@ -373,14 +373,10 @@ func (s *spawner) newConv(e *Engine) actor {
 // convPool keeps the memory of finished conversations of the two most
 // common kinds: a busy day starts millions.
 type convPool struct {
-	tcps []*tcpConv
-	udps []*udpConv
+	tcps freeList[tcpConv]
+	udps freeList[udpConv]
 	off  bool // tests: every conversation in fresh memory
 }
-
-// maxPooled bounds each kind's pool (a burst of conversations that end
-// together would otherwise keep their memory for the rest of the run).
-const maxPooled = 4096
 
 func (p *convPool) put(a actor) {
 	if p.off {
@@ -388,32 +384,37 @@ func (p *convPool) put(a actor) {
 	}
 	switch c := a.(type) {
 	case *tcpConv:
-		if len(p.tcps) < maxPooled {
-			p.tcps = append(p.tcps, c)
-		}
+		p.tcps.put(c)
 	case *udpConv:
-		if len(p.udps) < maxPooled {
-			p.udps = append(p.udps, c)
-		}
+		p.udps.put(c)
 	}
 }
 
-func (p *convPool) tcp() *tcpConv {
-	if n := len(p.tcps); n > 0 {
-		c := p.tcps[n-1]
-		p.tcps = p.tcps[:n-1]
-		return c
+func (p *convPool) tcp() *tcpConv { return p.tcps.get() }
+func (p *convPool) udp() *udpConv { return p.udps.get() }
+
+// maxPooled bounds each kind's pool (a burst of conversations that end
+// together would otherwise keep their memory for the rest of the run).
+const maxPooled = 4096
+
+// freeList holds finished values for reuse, up to maxPooled.
+type freeList[T any] []*T
+
+func (l *freeList[T]) put(x *T) {
+	if len(*l) < maxPooled {
+		*l = append(*l, x)
 	}
-	return new(tcpConv)
 }
 
-func (p *convPool) udp() *udpConv {
-	if n := len(p.udps); n > 0 {
-		c := p.udps[n-1]
-		p.udps = p.udps[:n-1]
-		return c
+// get returns a kept value (as it was left) or a new one.
+func (l *freeList[T]) get() *T {
+	n := len(*l)
+	if n == 0 {
+		return new(T)
 	}
-	return new(udpConv)
+	x := (*l)[n-1]
+	*l = (*l)[:n-1]
+	return x
 }
 
 func udpRetries(w *Workload) int {
