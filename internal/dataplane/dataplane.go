@@ -435,7 +435,7 @@ func (d *Dataplane) process(p *Packet, emitOne func(*Observation), emitAll func(
 			o.TCPFlags = p.TCPFlags
 			o.TrafficPath = h.trafficPath
 			o.PktSrcAWSService, o.PktDstAWSService = h.services()
-			o.Decision = dec
+			o.Decision = *dec
 			o.Slot = &h.slot
 			if emitOne != nil {
 				emitOne(o)
@@ -443,7 +443,7 @@ func (d *Dataplane) process(p *Packet, emitOne func(*Observation), emitAll func(
 		}
 		if dec.Verdict == flow.ActionReject {
 			d.emitPath(obs, emitAll)
-			return Result{Reason: ReasonRejected, Decision: dec, Detail: dec.String()}, nil
+			return Result{Reason: ReasonRejected, Decision: *dec, Detail: dec.String()}, nil
 		}
 	}
 	d.emitPath(obs, emitAll)
@@ -460,22 +460,23 @@ func (d *Dataplane) emitPath(obs []Observation, emitAll func([]Observation)) {
 }
 
 // check applies the hop's security group and network ACL checks in the
-// order AWS does: NACL then SG inbound, SG then NACL outbound.
+// order AWS does: NACL then SG inbound, SG then NACL outbound. The
+// decision is shared (compiled or interned): copy, never change it.
 // tr, when not nil, receives one Step per check (Explain).
-func (d *Dataplane) check(h *hop, p *Packet, now int64, tr *[]Step) policy.Decision {
+func (d *Dataplane) check(h *hop, p *Packet, now int64, tr *[]Step) *policy.Decision {
 	if h.dir == flow.Ingress && h.nacl != nil {
 		if tr != nil {
 			*tr = append(*tr, stepOf(h, *h.nacl))
 		}
 		if h.nacl.Verdict == flow.ActionReject {
-			return *h.nacl
+			return h.nacl
 		}
 	}
 	if h.fixed != nil {
 		if tr != nil {
 			*tr = append(*tr, stepOf(h, *h.fixed))
 		}
-		return *h.fixed
+		return h.fixed
 	}
 	out := accept
 	if h.sg != nil {
@@ -484,7 +485,7 @@ func (d *Dataplane) check(h *hop, p *Packet, now int64, tr *[]Step) policy.Decis
 			*tr = append(*tr, stepOf(h, *dec))
 		}
 		if !ok {
-			return *dec
+			return dec
 		}
 		out = dec
 	}
@@ -493,13 +494,13 @@ func (d *Dataplane) check(h *hop, p *Packet, now int64, tr *[]Step) policy.Decis
 			*tr = append(*tr, stepOf(h, *h.nacl))
 		}
 		if h.nacl.Verdict == flow.ActionReject {
-			return *h.nacl
+			return h.nacl
 		}
 	}
 	if h.sg == nil && h.nacl != nil {
-		return *h.nacl // no security groups (NAT gateway): the NACL decided
+		return h.nacl // no security groups (NAT gateway): the NACL decided
 	}
-	return *out
+	return out
 }
 
 var accept = &policy.Decision{Verdict: flow.ActionAccept}

@@ -67,10 +67,10 @@ func (d *Dataplane) Explain(p Packet) (*Explanation, error) {
 			Time: p.Time, Interface: h.ifc.pub, Direction: h.dir, Action: dec.Verdict, Protocol: p.Protocol,
 			SrcPort: h.srcPort, DstPort: h.dstPort, SrcAddr: src, DstAddr: dst, PktSrcAddr: h.pktSrc, PktDstAddr: h.pktDst,
 			Packets: n, Bytes: bytes, TCPFlags: p.TCPFlags, TrafficPath: h.trafficPath,
-			PktSrcAWSService: srcSvc, PktDstAWSService: dstSvc, Decision: dec,
+			PktSrcAWSService: srcSvc, PktDstAWSService: dstSvc, Decision: *dec,
 		})
 		if dec.Verdict == flow.ActionReject {
-			ex.Result = Result{Reason: ReasonRejected, Decision: dec, Detail: dec.String()}
+			ex.Result = Result{Reason: ReasonRejected, Decision: *dec, Detail: dec.String()}
 			return ex, nil
 		}
 		if fe.notes != nil && fe.notes[i] != "" {
