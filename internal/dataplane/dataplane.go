@@ -39,14 +39,19 @@ type Packet struct {
 	Hint *FlowHint
 }
 
-// packets returns Count, at least 1, and the bytes of the train.
-func (p *Packet) packets() (n, bytes int64) {
-	n = max(int64(p.Count), 1)
+// Packets returns Count, at least 1.
+func (p *Packet) Packets() int { return max(p.Count, 1) }
+
+// TotalBytes returns the IP bytes of all the packets.
+func (p *Packet) TotalBytes() int64 {
 	if p.Bytes != 0 {
-		return n, p.Bytes
+		return p.Bytes
 	}
-	return n, n * int64(p.Size)
+	return int64(p.Packets()) * int64(p.Size)
 }
+
+// packets returns Count, at least 1, and the bytes of the train.
+func (p *Packet) packets() (n, bytes int64) { return int64(p.Packets()), p.TotalBytes() }
 
 // FlowHint lets a sender that keeps state per flow and direction (a
 // simulated conversation) skip the path-cache lookup of every packet:

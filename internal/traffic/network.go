@@ -79,11 +79,7 @@ func (d *Dataplane) Process(p *Packet) (dataplane.Result, error) {
 		d.nextExpire = p.Time.Add(d.ExpireEvery)
 	}
 	d.haveLast = false
-	res, err := d.DP.ProcessPath(dataplane.Packet{
-		Time: p.Time, Src: p.Src, Dst: p.Dst, Protocol: p.Protocol,
-		SrcPort: p.SrcPort, DstPort: p.DstPort, Size: p.Size, TCPFlags: p.TCPFlags, Count: p.Count, Bytes: p.Bytes,
-		ICMPType: p.ICMPType, ICMPCode: p.ICMPCode, Hint: p.Hint,
-	}, d.emit)
+	res, err := d.DP.ProcessPath(*p, d.emit)
 	if err != nil {
 		return res, err
 	}

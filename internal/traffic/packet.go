@@ -10,9 +10,6 @@
 package traffic
 
 import (
-	"net/netip"
-	"time"
-
 	"vpcflow/internal/dataplane"
 )
 
@@ -34,45 +31,9 @@ const (
 )
 
 // Packet is one IP packet, or Count identical packets sent back to back, as
-// it leaves its sender.
-type Packet struct {
-	Time     time.Time
-	Src, Dst netip.Addr
-	Protocol uint8
-	SrcPort  uint16 // TCP/UDP only
-	DstPort  uint16 // TCP/UDP only
-	ICMPType uint8  // ICMP/ICMPv6 only
-	ICMPCode uint8  // ICMP/ICMPv6 only
-	// Size is the IP length of each packet in bytes (what flow logs count).
-	Size     int
-	TCPFlags uint8 // raw header flags
-	// Count is the number of packets; zero means one.
-	Count int
-	// Bytes, when not zero, is the IP bytes of all Count packets, for a
-	// train of full-size segments and a partial one; zero means Count ×
-	// Size.
-	Bytes int64
-	// Hint, when not nil, is the sender's memo of the flow for the
-	// dataplane (one per conversation and direction); other networks
-	// ignore it.
-	Hint *dataplane.FlowHint
-}
-
-// Packets returns Count, at least 1.
-func (p *Packet) Packets() int {
-	if p.Count < 1 {
-		return 1
-	}
-	return p.Count
-}
-
-// TotalBytes returns the IP bytes of all the packets.
-func (p *Packet) TotalBytes() int64 {
-	if p.Bytes != 0 {
-		return p.Bytes
-	}
-	return int64(p.Packets()) * int64(p.Size)
-}
+// it leaves its sender: the dataplane's packet, so that it goes through
+// without a copy field by field.
+type Packet = dataplane.Packet
 
 // Delivery is what happened to a packet in the network.
 type Delivery struct {
