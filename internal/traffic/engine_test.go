@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +216,40 @@ func TestConversationPoolChangesNothing(t *testing.T) {
 	}
 	if len(e.pool.tcps) == 0 || len(e.pool.udps) == 0 {
 		t.Errorf("pool holds %d TCP and %d UDP conversations after the run: it was not used", len(e.pool.tcps), len(e.pool.udps))
+	}
+}
+
+// TestEventQueueOrder: the queue pops what a plain scan for the least
+// (at, seq) pops, under random pushes (many ties) and pops.
+func TestEventQueueOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var q eventQueue
+	var ref []event
+	var seq uint64
+	now := int64(0)
+	for i := range 20_000 {
+		if len(ref) == 0 || rng.IntN(3) > 0 {
+			seq++
+			ev := event{at: now + rng.Int64N(50), seq: seq}
+			q.push(ev)
+			ref = append(ref, ev)
+			continue
+		}
+		m := 0
+		for j := range ref {
+			if less(&ref[j], &ref[m]) {
+				m = j
+			}
+		}
+		want := ref[m]
+		ref = slices.Delete(ref, m, m+1)
+		got := q.pop()
+		if got.at != want.at || got.seq != want.seq {
+			t.Fatalf("op %d: popped (%d, %d), want (%d, %d)", i, got.at, got.seq, want.at, want.seq)
+		}
+		now = got.at
+	}
+	if q.Len() != len(ref) {
+		t.Fatalf("queue holds %d events, want %d", q.Len(), len(ref))
 	}
 }
