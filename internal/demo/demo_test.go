@@ -6,7 +6,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -230,20 +229,7 @@ func TestDeterministicOutput(t *testing.T) {
 	for range 2 {
 		sc, topo := shortScenario(t, 2*time.Hour, 75*time.Minute)
 		dir, _ := runShort(t, sc, topo)
-		tree := map[string][]byte{}
-		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(dir, p)
-			tree[rel] = b
-			return nil
-		})
-		trees = append(trees, tree)
+		trees = append(trees, readTree(t, dir))
 	}
 	a, b := trees[0], trees[1]
 	if len(a) == 0 {

@@ -2,11 +2,8 @@ package demo
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"io"
-	"io/fs"
-	"os"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -61,38 +58,11 @@ func TestReplayPipeSameOutput(t *testing.T) {
 	}
 }
 
-// objects reads every S3 object under dir (gzip objects decompressed), by
-// path relative to dir.
+// objects returns the S3 objects of readTree(dir), by path relative to
+// dir.
 func objects(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.Contains(p, "AWSLogs") {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		var r io.Reader = f
-		if strings.HasSuffix(p, ".gz") {
-			zr, err := gzip.NewReader(f)
-			if err != nil {
-				return err
-			}
-			r = zr
-		}
-		data, err := io.ReadAll(r)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out[rel] = data
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	tree := readTree(t, dir)
+	maps.DeleteFunc(tree, func(p string, _ []byte) bool { return !strings.Contains(p, "AWSLogs") })
+	return tree
 }
