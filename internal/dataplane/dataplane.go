@@ -359,7 +359,14 @@ func (d *Dataplane) sweep(ns int64) {
 // an Observation that is reused by the next call: copy what you keep.
 // Process does not allocate on an established flow.
 func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
-	return d.process(&p, emit, nil)
+	if emit == nil {
+		return d.process(&p, nil)
+	}
+	return d.process(&p, func(obs []Observation) {
+		for i := range obs {
+			emit(&obs[i])
+		}
+	})
 }
 
 // ProcessPath is Process that hands the packet's observations, in path
@@ -368,11 +375,11 @@ func (d *Dataplane) Process(p Packet, emit func(*Observation)) (Result, error) {
 // interface observes. The slice and the observations are reused by the
 // next call.
 func (d *Dataplane) ProcessPath(p Packet, emit func([]Observation)) (Result, error) {
-	return d.process(&p, nil, emit)
+	return d.process(&p, emit)
 }
 
-// process is Process (emitOne) or ProcessPath (emitAll).
-func (d *Dataplane) process(p *Packet, emitOne func(*Observation), emitAll func([]Observation)) (Result, error) {
+// process is ProcessPath; emit may be nil.
+func (d *Dataplane) process(p *Packet, emit func([]Observation)) (Result, error) {
 	if !p.Src.IsValid() || !p.Dst.IsValid() {
 		return Result{}, fmt.Errorf("%w: missing source or destination address", ErrBadPacket)
 	}
@@ -416,12 +423,11 @@ func (d *Dataplane) process(p *Packet, emitOne func(*Observation), emitAll func(
 	if fe.nat != nil {
 		fe.nat.last = now
 	}
-	emit := emitOne != nil || emitAll != nil
 	obs := d.obs[:0]
 	for i := range fe.hops {
 		h := &fe.hops[i]
 		dec := d.check(h, p, now, nil)
-		if emit {
+		if emit != nil {
 			if len(obs) == cap(obs) {
 				obs = append(obs, Observation{})
 			} else {
@@ -442,25 +448,22 @@ func (d *Dataplane) process(p *Packet, emitOne func(*Observation), emitAll func(
 			o.PktSrcAWSService, o.PktDstAWSService = h.services()
 			o.Decision = *dec
 			o.Slot = &h.slot
-			if emitOne != nil {
-				emitOne(o)
-			}
 		}
 		if dec.Verdict == flow.ActionReject {
-			d.emitPath(obs, emitAll)
+			d.emitPath(obs, emit)
 			return Result{Reason: ReasonRejected, Decision: *dec, Detail: dec.String()}, nil
 		}
 	}
-	d.emitPath(obs, emitAll)
+	d.emitPath(obs, emit)
 	return *fe.result, nil
 }
 
-// emitPath hands a packet's observations to emitAll and keeps their
-// memory for the next packet.
-func (d *Dataplane) emitPath(obs []Observation, emitAll func([]Observation)) {
+// emitPath hands a packet's observations to emit and keeps their memory
+// for the next packet.
+func (d *Dataplane) emitPath(obs []Observation, emit func([]Observation)) {
 	d.obs = obs
-	if emitAll != nil && len(obs) > 0 {
-		emitAll(obs)
+	if emit != nil && len(obs) > 0 {
+		emit(obs)
 	}
 }
 
