@@ -569,12 +569,16 @@ func (a *Aggregator) drain(dst []flow.Record) []flow.Record {
 	for i := range a.closed {
 		n += a.closed[i].records()
 	}
-	start := len(dst)
+	start, reused := len(dst), max(cap(dst)-len(dst), 0)
 	dst = slices.Grow(dst, n)[:start+n]
 	res := dst[start:]
-	// The fills set only the fields they have; reused memory (or a grown
-	// copy of it: Grow copies past len) still holds earlier records.
-	clear(res)
+	// The fills set only the fields they have, so the records must start
+	// zero. Memory past the old capacity is (Grow makes it); the reused
+	// part, even in a grown copy (Grow copies past len), holds earlier
+	// records. Clearing only that part matters on a replay's one big
+	// window: a clear is one non-preemptible call, and a first touch of
+	// tens of megabytes in it kept the GC spinning to stop this goroutine.
+	clear(res[:min(reused, n)])
 	i := 0
 	for k := range a.closed {
 		c := &a.closed[k]
