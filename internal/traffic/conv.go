@@ -27,7 +27,7 @@ type conv struct {
 	srv   netip.Addr
 	cport uint16
 	sport uint16
-	sv    view // the server's view of the client's packets
+	sv    Addressing // the server's view of the client's packets
 	tries int
 	// hints are the dataplane's memos of the two directions (from the
 	// client, from the server).
@@ -47,13 +47,13 @@ func (c *conv) fromClient(proto, flags uint8, size, count int) Packet {
 }
 
 func (c *conv) fromServer(proto, flags uint8, size, count int) Packet {
-	return Packet{Src: c.sv.dst, Dst: c.sv.src, Protocol: proto, SrcPort: c.sv.dstPort, DstPort: c.sv.srcPort,
-		Size: size + ipHdr(c.sv.dst), TCPFlags: flags, Count: count, Hint: &c.hints[1]}
+	return Packet{Src: c.sv.Dst, Dst: c.sv.Src, Protocol: proto, SrcPort: c.sv.DstPort, DstPort: c.sv.SrcPort,
+		Size: size + ipHdr(c.sv.Dst), TCPFlags: flags, Count: count, Hint: &c.hints[1]}
 }
 
 // learn records how the server saw a delivered client packet.
 func (c *conv) learn(d Delivery) {
-	c.sv = view{src: d.Seen.Src, dst: d.Seen.Dst, srcPort: d.Seen.SrcPort, dstPort: d.Seen.DstPort}
+	c.sv = d.Seen
 }
 
 // segments sends n payload bytes as full-size segments plus one partial

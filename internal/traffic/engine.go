@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"net/netip"
 	"slices"
 	"time"
 
@@ -202,7 +201,7 @@ func (e *Engine) send(ws *WorkloadStats, p Packet) (Delivery, bool) {
 		e.stats.Delivered += n
 		ws.Delivered += n
 		if !d.Seen.Src.IsValid() {
-			d.Seen = p
+			d.Seen = AddressingOf(&p)
 		}
 	} else {
 		e.stats.Dropped += n
@@ -447,10 +446,4 @@ func (s *spawner) scanPort() uint16 {
 		i -= span
 	}
 	return 0
-}
-
-// view is one side's idea of a conversation's addresses.
-type view struct {
-	src, dst         netip.Addr
-	srcPort, dstPort uint16
 }

@@ -34,7 +34,7 @@ func (r *recorder) Send(p Packet) (Delivery, error) {
 	if r.drop != nil && r.drop(p) {
 		return Delivery{}, nil
 	}
-	return Delivery{Delivered: true, Seen: p}, nil
+	return Delivery{Delivered: true, Seen: AddressingOf(&p)}, nil
 }
 
 func loadSmall(t *testing.T) *Scenario {

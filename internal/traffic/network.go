@@ -108,7 +108,7 @@ func (d *Dataplane) Send(p Packet) (Delivery, error) {
 	if err != nil || !res.Delivered {
 		return Delivery{}, err
 	}
-	seen := p
+	seen := AddressingOf(&p)
 	if d.haveLast {
 		o := &d.last
 		switch {
@@ -118,7 +118,7 @@ func (d *Dataplane) Send(p Packet) (Delivery, error) {
 				seen.SrcPort, seen.DstPort = o.srcPort, o.dstPort
 			}
 		case res.Reason == dataplane.ReasonLeftVPC:
-			seen.Src = d.publicSource(o, p)
+			seen.Src = d.publicSource(o, &p)
 			if p.Protocol == ProtoTCP || p.Protocol == ProtoUDP {
 				seen.SrcPort = o.srcPort
 			}
@@ -129,7 +129,7 @@ func (d *Dataplane) Send(p Packet) (Delivery, error) {
 
 // publicSource is the address a packet leaving through the internet
 // gateway carries: the NAT gateway's Elastic IP, or the sender's public IP.
-func (d *Dataplane) publicSource(o *lastHop, p Packet) netip.Addr {
+func (d *Dataplane) publicSource(o *lastHop, p *Packet) netip.Addr {
 	topo := d.DP.Topology()
 	if nat := topo.NATGatewayByInterface(o.iface.ID); nat != nil && nat.PublicIP.IsValid() {
 		return nat.PublicIP

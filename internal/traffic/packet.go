@@ -10,6 +10,8 @@
 package traffic
 
 import (
+	"net/netip"
+
 	"vpcflow/internal/dataplane"
 )
 
@@ -40,9 +42,24 @@ type Delivery struct {
 	// Delivered is true when the packet reached its destination host (every
 	// security group, network ACL and route on its way let it through).
 	Delivered bool
-	// Seen is the packet as the receiver sees it, after any NAT. A reply is
-	// addressed to Seen.Src:Seen.SrcPort. Valid only when Delivered.
-	Seen Packet
+	// Seen is the packet's addressing as the receiver sees it, after any
+	// NAT. A reply is addressed to Seen.Src:Seen.SrcPort. Valid only when
+	// Delivered.
+	Seen Addressing
+}
+
+// Addressing is a packet's addresses and ports: all that one side of a
+// conversation knows of it, and all a delivery reports (a whole Packet,
+// copied back up the call chain of every send, cost more than the rest of
+// the engine's bookkeeping).
+type Addressing struct {
+	Src, Dst         netip.Addr
+	SrcPort, DstPort uint16
+}
+
+// AddressingOf is p's addressing.
+func AddressingOf(p *Packet) Addressing {
+	return Addressing{Src: p.Src, Dst: p.Dst, SrcPort: p.SrcPort, DstPort: p.DstPort}
 }
 
 // Network carries packets. Send runs p through the VPC and reports whether it
