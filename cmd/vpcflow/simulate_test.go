@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -225,5 +227,70 @@ func TestDemoCLI(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(other, "precious.txt")); err != nil {
 		t.Errorf("precious.txt removed: %v", err)
+	}
+}
+
+// TestCustomFormatDelivery runs flow logs whose custom formats leave out
+// ${interface-id}, ${start} and ${end}: AWS still writes one CloudWatch
+// Logs stream per interface with events timestamped at the record's start
+// (spec §5.2), and S3 files named by the 5-minute bucket of the records'
+// end (§5.1), the same files as the default format's. The S3 prefixes
+// also check that the summary counts objects under a prefix.
+func TestCustomFormatDelivery(t *testing.T) {
+	topo, err := filepath.Abs("../../internal/traffic/testdata/small-vpc.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scenario := filepath.Join(t.TempDir(), "scenario.yaml")
+	body := `name: custom
+topology: ` + topo + `
+start: 2026-11-20T10:00:00Z
+duration: 20m
+seed: 11
+flow_logs:
+  - {resource: vpc-0a1b2c3d4e5f60718, traffic_type: ALL, destination: s3, log_destination: "arn:aws:s3:::bucket/a/", max_aggregation_interval: 60}
+  - {resource: vpc-0a1b2c3d4e5f60718, traffic_type: ALL, destination: s3, log_destination: "arn:aws:s3:::bucket/b/c/", max_aggregation_interval: 60, log_format: "${srcaddr} ${dstaddr} ${srcport} ${dstport} ${action}"}
+  - {resource: vpc-0a1b2c3d4e5f60718, traffic_type: ALL, destination: cloud-watch-logs, log_group: /custom, max_aggregation_interval: 60, log_format: "${srcaddr} ${dstaddr} ${dstport} ${action}"}
+workloads:
+  - {name: https, protocol: tcp, clients: ["internet:20"], servers: ["web-1:public"], port: 443, rate: 2/s}
+  - {name: app, protocol: tcp, clients: ["web-1"], servers: ["app-1"], port: 8080, rate: 1/s}
+`
+	if err := os.WriteFile(scenario, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	out, _, err := runCmd(t, newSimulateCmd(), "--scenario", scenario, "--out", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// S3: the same 5-minute files under both prefixes.
+	files := map[string][]string{}
+	for name := range tree(t, filepath.Join(dir, "bucket")) {
+		prefix, rest, _ := strings.Cut(name, "/AWSLogs/")
+		parts := strings.Split(filepath.Base(rest), "_")
+		if len(parts) < 5 {
+			t.Fatalf("object name %s", name)
+		}
+		files[prefix] = append(files[prefix], parts[4]) // ..._<end bucket>_<hash>.log.gz
+	}
+	a, b := files["a"], files["b/c"]
+	slices.Sort(a)
+	slices.Sort(b)
+	if len(a) < 4 || !slices.Equal(a, b) {
+		t.Errorf("S3 files by bucket: default format %v, custom format without ${end} %v", a, b)
+	}
+	if want := fmt.Sprintf("S3 layout:        %d objects", len(a)+len(b)); !strings.Contains(out, want) {
+		t.Errorf("summary lacks %q:\n%s", want, out)
+	}
+	// CloudWatch Logs: a stream per interface, events at the records' start.
+	ins, _, err := runCmd(t, newQueryInsightsCmd(), "--data", dir, "--log-group", "/custom", "--output", "csv",
+		"stats count(*) as n, min(@timestamp) as first by @logStream | sort @logStream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(ins), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[1], "eni-0000000000000app1-all,") || !strings.HasPrefix(lines[2], "eni-0000000000000web1-all,") ||
+		!strings.Contains(ins, ",2026-11-20 10:00:") {
+		t.Errorf("streams of the custom-format log group:\n%s", ins)
 	}
 }

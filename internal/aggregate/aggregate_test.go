@@ -771,3 +771,53 @@ func TestAppendAdvanceReusesMemory(t *testing.T) {
 		buf = got
 	}
 }
+
+// A custom format without ${interface-id}, ${start} or ${end} still gives
+// records that carry them (not present, so rendered nowhere): destinations
+// pick the CloudWatch Logs stream, the event time and the S3 file by them
+// (spec §5.1, §5.2). OK, NODATA and SKIPDATA records alike.
+func TestRoutingFieldsOutsideTheFormat(t *testing.T) {
+	f, err := flow.ParseFormat("${srcaddr} ${dstaddr} ${dstport} ${action} ${log-status}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Format = f
+	cfg.MaxFlowsPerInterface = 1
+	a, _ := New(cfg, Deps{})
+	idle := &Interface{ID: "eni-0idle00000000001", AccountID: "123456789010"}
+	a.Track(eniSSH, at(1000, 0))
+	a.Track(idle, at(1000, 0))
+	for _, p := range []pkt{
+		{t: at(1010, 0), src: "10.0.0.62", dst: "10.0.0.9", dport: 22, packets: 1, bytes: 60},
+		{t: at(1070, 0), src: "10.0.0.62", dst: "10.0.0.9", dport: 22, packets: 1, bytes: 60},
+		{t: at(1080, 0), src: "10.0.0.62", dst: "10.0.0.8", dport: 22, packets: 1, bytes: 60}, // over the limit: SKIPDATA
+	} {
+		o := p.obs(eniSSH)
+		a.Add(&o)
+	}
+	recs := a.Advance(at(1700, 0))
+	type routed struct {
+		ENI        string
+		Start, End int64
+		Status     flow.LogStatus
+		Shown      bool
+	}
+	var got []routed
+	for i := range recs {
+		r := &recs[i]
+		got = append(got, routed{r.InterfaceID, r.Start, r.End, r.LogStatus,
+			r.Has(flow.FieldInterfaceID) || r.Has(flow.FieldStart) || r.Has(flow.FieldEnd)})
+	}
+	want := []routed{
+		{"eni-0idle00000000001", 1000, 1600, flow.StatusNoData, false},
+		{"eni-1235b8ca123456789", 1010, 1070, flow.StatusOK, false},
+		{"eni-1235b8ca123456789", 1000, 1600, flow.StatusSkipData, false},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("routing fields (-want +got):\n%s", diff)
+	}
+	if lines := text(f, recs); lines[1] != "10.0.0.62 10.0.0.9 22 ACCEPT OK" {
+		t.Errorf("OK record renders as %q", lines[1])
+	}
+}

@@ -60,6 +60,16 @@ func unixSec(ns int64) int64 {
 	return s
 }
 
+// routing sets the values destinations route a record by, whether or not
+// the format shows them (the presence bits keep saying what it shows): a
+// CloudWatch Logs stream per interface and an event time of start (spec
+// §5.2), an S3 file per 5-minute bucket of end (§5.1). A custom format
+// without ${interface-id}, ${start} or ${end} must still land where AWS
+// puts it.
+func routing(r *flow.Record, e *Interface, start, end int64) {
+	r.InterfaceID, r.Start, r.End = e.ID, unixSec(start), unixSec(end)
+}
+
 // fillInterface fills the fields that describe the interface, present in
 // every record including NODATA and SKIPDATA.
 func (a *Aggregator) fillInterface(r *flow.Record, e *Interface) {
@@ -93,6 +103,7 @@ func (a *Aggregator) fillOK(r *flow.Record, e *Interface, en *entry) {
 	a.setInt(r, flow.FieldBytes, en.bytes)
 	a.setInt(r, flow.FieldStart, unixSec(en.first))
 	a.setInt(r, flow.FieldEnd, unixSec(en.last))
+	routing(r, e, en.first, en.last)
 	if a.has(flow.FieldAction) {
 		r.SetAction(k.action)
 	}
@@ -128,6 +139,7 @@ func (a *Aggregator) fillStatus(r *flow.Record, e *Interface, status flow.LogSta
 	a.fillInterface(r, e)
 	a.setInt(r, flow.FieldStart, unixSec(start))
 	a.setInt(r, flow.FieldEnd, unixSec(end))
+	routing(r, e, start, end)
 	if a.has(flow.FieldLogStatus) {
 		r.SetLogStatus(status)
 	}

@@ -96,18 +96,12 @@ func summarize(dataDir string, res *RunResult, diagnose bool) (*Summary, error) 
 			continue
 		}
 		dir := filepath.Join(dataDir, e.Name())
-		if _, err := os.Stat(filepath.Join(dir, "AWSLogs")); err != nil {
+		n, size := flowLogObjects(dir)
+		if n == 0 {
 			continue
 		}
-		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				if info, err := d.Info(); err == nil {
-					s.Objects++
-					s.ObjectBytes += info.Size()
-				}
-			}
-			return nil
-		})
+		s.Objects += n
+		s.ObjectBytes += size
 		if !diagnose {
 			if _, err := troubleshoot.ScanDir(dir, count); err != nil {
 				return nil, err
@@ -402,6 +396,27 @@ func layerName(l string) string {
 type printer struct {
 	w   io.Writer
 	err error
+}
+
+// flowLogObjects counts the flow log objects in a bucket directory: the
+// files under an AWSLogs folder, which a flow log's S3 prefix ("a/b/")
+// can put at any depth.
+func flowLogObjects(bucket string) (n int, size int64) {
+	filepath.WalkDir(bucket, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(bucket, p)
+		if !slices.Contains(strings.Split(filepath.ToSlash(rel), "/"), "AWSLogs") {
+			return nil
+		}
+		if info, err := d.Info(); err == nil {
+			n++
+			size += info.Size()
+		}
+		return nil
+	})
+	return n, size
 }
 
 func (p *printer) f(format string, args ...any) {

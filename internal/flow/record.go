@@ -100,7 +100,9 @@ func ParseDirection(s string) (Direction, error) {
 // Record is one flow log record. Every field has a typed value and a
 // presence bit: a field that is not present renders as "-", which AWS keeps
 // distinct from zero or an empty value (spec §1.1). Use Set after assigning a
-// value, or the setter helpers.
+// value, or the setter helpers. Records from the aggregator also carry
+// InterfaceID, Start and End when the format leaves them out (not present):
+// destinations route by them.
 type Record struct {
 	Present uint64 // bit i set: field FieldID(i) has a value (fieldsFit: at most 64)
 
