@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -251,6 +252,7 @@ flow_logs:
   - {resource: vpc-0a1b2c3d4e5f60718, traffic_type: ALL, destination: s3, log_destination: "arn:aws:s3:::bucket/a/", max_aggregation_interval: 60}
   - {resource: vpc-0a1b2c3d4e5f60718, traffic_type: ALL, destination: s3, log_destination: "arn:aws:s3:::bucket/b/c/", max_aggregation_interval: 60, log_format: "${srcaddr} ${dstaddr} ${srcport} ${dstport} ${action}"}
   - {resource: vpc-0a1b2c3d4e5f60718, traffic_type: ALL, destination: cloud-watch-logs, log_group: /custom, max_aggregation_interval: 60, log_format: "${srcaddr} ${dstaddr} ${dstport} ${action}"}
+  - {resource: vpc-0a1b2c3d4e5f60718, traffic_type: REJECT, destination: cloud-watch-logs, log_group: /rejects, max_aggregation_interval: 60}
 workloads:
   - {name: https, protocol: tcp, clients: ["internet:20"], servers: ["web-1:public"], port: 443, rate: 2/s}
   - {name: app, protocol: tcp, clients: ["web-1"], servers: ["app-1"], port: 8080, rate: 1/s}
@@ -291,6 +293,21 @@ workloads:
 	lines := strings.Split(strings.TrimSpace(ins), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[1], "eni-0000000000000app1-all,") || !strings.HasPrefix(lines[2], "eni-0000000000000web1-all,") ||
 		!strings.Contains(ins, ",2026-11-20 10:00:") {
-		t.Errorf("streams of the custom-format log group:\n%s", ins)
+		t.Fatalf("streams of the custom-format log group:\n%s", ins)
+	}
+	// The summary counts each group's own events.
+	events := 0
+	for _, l := range lines[1:] {
+		n, err := strconv.Atoi(strings.Split(l, ",")[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		events += n
+	}
+	if want := fmt.Sprintf("group /custom, 2 streams, %s events\n", fmtInt(int64(events))); !strings.Contains(out, want) {
+		t.Errorf("summary lacks %q:\n%s", want, out)
+	}
+	if strings.Count(out, fmt.Sprintf(" %s events\n", fmtInt(int64(events)))) != 1 {
+		t.Errorf("the REJECT group reports the ALL group's events:\n%s", out)
 	}
 }

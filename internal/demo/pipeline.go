@@ -86,8 +86,8 @@ type Pipeline struct {
 	ctx        context.Context
 
 	// Groups and Events describe the log store when Close ran.
-	Groups []logstore.GroupInfo
-	Events int64
+	Groups []LogGroup
+	Events int64 // in all groups
 
 	delivered atomic.Int64
 	// firehose counts the records delivered to each Firehose delivery
@@ -222,6 +222,14 @@ func (p *Pipeline) Advance(now time.Time) {
 // Start runs the flow logs of the store.
 func (p *Pipeline) Start() error { return p.Flows.Start(p.ctx) }
 
+// LogGroup is what a run left in one log group of the CloudWatch-like
+// store.
+type LogGroup struct {
+	Name    string
+	Streams int
+	Events  int64
+}
+
 // Close moves the clock to end, closes every window, publishes everything
 // and closes the stores.
 func (p *Pipeline) Close(end time.Time) error { return p.Shutdown(p.ctx, end) }
@@ -234,13 +242,16 @@ func (p *Pipeline) Shutdown(ctx context.Context, end time.Time) error {
 		p.clock.Store(end.UnixNano())
 	}
 	err := p.Flows.Stop(ctx)
-	p.Groups = p.Logs.LogGroups()
-	for _, g := range p.Groups {
+	p.Groups = p.Groups[:0]
+	for _, g := range p.Logs.LogGroups() {
+		lg := LogGroup{Name: g.Name, Streams: g.Streams}
 		if streams, serr := p.Logs.LogStreams(g.Name); serr == nil {
 			for _, st := range streams {
-				p.Events += st.Events
+				lg.Events += st.Events
 			}
 		}
+		p.Groups = append(p.Groups, lg)
+		p.Events += lg.Events
 	}
 	if cerr := p.Logs.Close(); cerr != nil {
 		err = errors.Join(err, cerr)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"vpcflow/internal/alarm"
-	"vpcflow/internal/logstore"
 	"vpcflow/internal/traffic"
 	"vpcflow/internal/vpc"
 )
@@ -40,7 +39,7 @@ type RunResult struct {
 	Records int64
 	Elapsed time.Duration
 	// Groups and Events describe the CloudWatch-like log store.
-	Groups []logstore.GroupInfo
+	Groups []LogGroup
 	Events int64
 	// Firehose counts the records delivered to each Firehose delivery
 	// stream, by name.

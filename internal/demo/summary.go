@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"vpcflow/internal/flow"
-	"vpcflow/internal/logstore"
 	"vpcflow/internal/topn"
 	"vpcflow/internal/traffic"
 	"vpcflow/internal/troubleshoot"
@@ -33,7 +32,7 @@ type Summary struct {
 	Reject      int
 	NoData      int
 	SkipData    int
-	Groups      []logstore.GroupInfo
+	Groups      []LogGroup
 	Events      int64
 
 	TopTalkers  []topn.Talker
@@ -263,7 +262,7 @@ func (s *Summary) writeWritten(p *printer) {
 	p.f("  S3 layout:        %s objects, %s; %s records (%s ACCEPT, %s REJECT, %s NODATA, %s SKIPDATA)\n",
 		num(int64(s.Objects)), bytesText(s.ObjectBytes), num(int64(s.Records)), num(int64(s.Accept)), num(int64(s.Reject)), num(int64(s.NoData)), num(int64(s.SkipData)))
 	for _, g := range s.Groups {
-		p.f("  CloudWatch Logs:  group %s, %d streams, %s events\n", g.Name, g.Streams, num(s.Events))
+		p.f("  CloudWatch Logs:  group %s, %d streams, %s events\n", g.Name, g.Streams, num(g.Events))
 	}
 	if r := s.Run; r != nil {
 		for _, name := range slices.Sorted(maps.Keys(r.Firehose)) {
