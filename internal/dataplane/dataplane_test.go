@@ -337,6 +337,8 @@ func TestNotLoggedAndNoRoute(t *testing.T) {
 		{"amazon dns", Packet{Src: addr("10.1.1.10"), Dst: addr("10.1.0.2"), Protocol: 17, SrcPort: 40000, DstPort: 53}, ReasonNotLogged},
 		{"dhcp", Packet{Src: addr("10.1.1.10"), Dst: addr("10.1.1.1"), Protocol: 17, SrcPort: 68, DstPort: 67}, ReasonNotLogged},
 		{"router", Packet{Src: addr("10.1.1.10"), Dst: addr("10.1.1.1"), Protocol: 1, ICMPType: 8}, ReasonNotLogged},
+		{"router of another subnet", Packet{Src: addr("10.1.1.10"), Dst: addr("10.1.2.1"), Protocol: 1, ICMPType: 8}, ReasonNotLogged},
+		{"from the router of another subnet", Packet{Src: addr("10.1.2.1"), Dst: addr("10.1.1.10"), Protocol: 1, ICMPType: 0}, ReasonNotLogged},
 		{"no route", tcp("10.1.1.10", "192.0.2.1", 40000, 443, 2, 0), ReasonNoRoute},
 		{"blackhole", tcp("10.1.2.10", "192.0.2.77", 40000, 443, 2, 0), ReasonNoRoute},
 		{"no public ip", tcp("10.1.2.11", "203.0.113.9", 40000, 443, 2, 0), ReasonNoPublicIP},

@@ -331,8 +331,10 @@ func (d *Dataplane) notLogged(p *Packet, src, dst *vpc.Interface) string {
 				return "Amazon DNS server (VPC+2)"
 			}
 		}
-		if s := d.state[e.ID]; s != nil {
-			if r := s.subnet.RouterAddr(); p.Dst == r || p.Src == r {
+		// Every subnet's +1 address is the VPC router, not only the
+		// interface's own subnet's.
+		for _, s := range d.topo.SubnetsInVPC(e.VPCID) {
+			if r := s.RouterAddr(); p.Dst == r || p.Src == r {
 				return "reserved VPC router address"
 			}
 		}
