@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -757,6 +758,7 @@ type eniXML struct {
 	InterfaceType    string         `xml:"interfaceType"`
 	Groups           []eniGroupXML  `xml:"groupSet>item"`
 	InstanceID       string         `xml:"attachment>instanceId,omitempty"`
+	InstanceOwnerID  string         `xml:"attachment>instanceOwnerId,omitempty"`
 	Association      *eniAssocXML   `xml:"association,omitempty"`
 	PrivateIPs       []eniPrivIPXML `xml:"privateIpAddressesSet>item"`
 	IPv6             []eniIPv6XML   `xml:"ipv6AddressesSet>item,omitempty"`
@@ -819,6 +821,9 @@ func (a *VPCActions) describeNetworkInterfaces(t *vpc.Topology, rid string, visi
 		x := eniXML{ID: e.ID, SubnetID: e.SubnetID, VpcID: e.VPCID, AZ: az, Description: e.Description, OwnerID: t.AccountOf(e),
 			RequesterManaged: e.RequesterManaged, Status: "in-use", PrivateIP: e.PrimaryIP.String(), SourceDestCheck: e.SourceDestCheck,
 			InterfaceType: eniType(e), InstanceID: e.InstanceID, Tags: nameTags(e.Name)}
+		if e.InstanceID != "" {
+			x.InstanceOwnerID = cmp.Or(e.InstanceOwner, t.AccountOf(e))
+		}
 		for _, g := range e.SecurityGroupIDs {
 			name := ""
 			if sg := t.SecurityGroup(g); sg != nil {

@@ -97,7 +97,7 @@ func TestNACLRulesInNumberOrder(t *testing.T) {
 
 // TestObservationInterfaceFacts: every observation carries the values the
 // record fields need: account (the interface owner's), VPC, subnet,
-// instance ("" = "-" for requester-managed), region, AZ id ("-" in a
+// instance ("" = "-" for requester-managed and other accounts'), region, AZ id ("-" in a
 // sublocation) and the sublocation fields.
 func TestObservationInterfaceFacts(t *testing.T) {
 	d := newDP(t, loadServices(t))
@@ -113,7 +113,8 @@ func TestObservationInterfaceFacts(t *testing.T) {
 	}
 	ip := addr
 	want := []Interface{
-		{ID: "eni-0lz", AccountID: "210987654321", VPCID: "vpc-0svc", SubnetID: "subnet-0svcl", InstanceID: "i-0lz", Region: "us-west-2",
+		// Another account's interface and instance: no instance id (spec §1.2).
+		{ID: "eni-0lz", AccountID: "210987654321", VPCID: "vpc-0svc", SubnetID: "subnet-0svcl", InstanceID: "", Region: "us-west-2",
 			SublocationType: "localzone", SublocationID: "us-west-2-lax-1", PrimaryIPv4: ip("10.9.3.20"), Nitro: true},
 		{ID: "eni-0dns", AccountID: "123456789012", VPCID: "vpc-0svc", SubnetID: "subnet-0svcb", InstanceID: "i-0dns", Region: "us-west-2",
 			AZID: "usw2-az2", PrimaryIPv4: ip("10.9.2.53"), Nitro: true},

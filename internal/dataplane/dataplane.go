@@ -255,9 +255,7 @@ func New(topo *vpc.Topology, opts Options) (*Dataplane, error) {
 			ID: e.ID, AccountID: topo.AccountOf(e), VPCID: e.VPCID, SubnetID: e.SubnetID,
 			Region: topo.Region, AZID: s.AZID, SublocationType: s.SublocationType, SublocationID: s.SublocationID,
 			PrimaryIPv4: e.PrimaryIP, InterfaceType: e.Type, Nitro: e.Nitro, Index: i + 1,
-		}
-		if !e.RequesterManaged {
-			pub.InstanceID = e.InstanceID
+			InstanceID: topo.ShownInstanceID(e),
 		}
 		if s.SublocationType != "" {
 			pub.AZID = ""

@@ -172,6 +172,7 @@ type InterfaceDoc struct {
 	Owner            string       `yaml:"owner,omitempty"`
 	RequesterManaged bool         `yaml:"requester_managed,omitempty"`
 	InstanceID       string       `yaml:"instance_id,omitempty"`
+	InstanceOwner    string       `yaml:"instance_owner,omitempty"` // account of the instance; default the interface's
 	PrivateIP        string       `yaml:"private_ip"`
 	SecondaryIPs     []string     `yaml:"secondary_private_ips,omitempty"`
 	IPv6Addrs        []string     `yaml:"ipv6_addresses,omitempty"`

@@ -106,7 +106,7 @@ func (t *Topology) Document() *Document {
 			continue
 		}
 		d := InterfaceDoc{ID: e.ID, Name: e.Name, Description: e.Description, Subnet: e.SubnetID, Account: e.AccountID,
-			InterfaceType: e.Type, Owner: e.Owner, RequesterManaged: e.RequesterManaged, InstanceID: e.InstanceID,
+			InterfaceType: e.Type, Owner: e.Owner, RequesterManaged: e.RequesterManaged, InstanceID: e.InstanceID, InstanceOwner: e.InstanceOwner,
 			PrivateIP: addrText(e.PrimaryIP), SecurityGroups: slices.Clone(e.SecurityGroupIDs)}
 		for _, a := range e.SecondaryIPs {
 			d.SecondaryIPs = append(d.SecondaryIPs, a.String())

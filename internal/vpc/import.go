@@ -479,6 +479,9 @@ func (im *importer) run() {
 			ed.Owner = "instance"
 			if !e.RequesterManaged {
 				ed.InstanceID = e.Attachment.InstanceId
+				if o := e.Attachment.InstanceOwnerId; o != "" && o != e.OwnerId && o != doc.Account {
+					ed.InstanceOwner = o
+				}
 			}
 		case e.RequesterId == "amazon-elb" || strings.HasPrefix(e.Description, "ELB "):
 			ed.Owner = "elb"

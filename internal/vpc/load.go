@@ -298,7 +298,16 @@ func FromDocument(doc *Document) (*Topology, Errors) {
 		b.id(p+".id", d.ID, "eni-")
 		e := &Interface{ID: d.ID, Name: d.Name, Description: d.Description, SubnetID: d.Subnet,
 			AccountID: d.Account, Type: d.InterfaceType, Owner: d.Owner, RequesterManaged: d.RequesterManaged,
-			InstanceID: d.InstanceID, SecurityGroupIDs: d.SecurityGroups, Nitro: true, SourceDestCheck: true}
+			InstanceID: d.InstanceID, InstanceOwner: d.InstanceOwner, SecurityGroupIDs: d.SecurityGroups, Nitro: true, SourceDestCheck: true}
+		if d.Account != "" && d.Account != "unknown" && !isAccountID(d.Account) {
+			b.errf(p+".account", "invalid account %q: expected 12 digits or unknown", d.Account)
+		}
+		if d.InstanceOwner != "" && !isAccountID(d.InstanceOwner) {
+			b.errf(p+".instance_owner", "invalid instance_owner %q: expected 12 digits", d.InstanceOwner)
+		}
+		if d.InstanceOwner != "" && d.InstanceID == "" {
+			b.errf(p+".instance_owner", "instance_owner without instance_id")
+		}
 		if d.Nitro != nil {
 			e.Nitro = *d.Nitro
 		}

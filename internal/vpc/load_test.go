@@ -211,3 +211,33 @@ func TestDefaultAZID(t *testing.T) {
 		}
 	}
 }
+
+// TestShownInstanceID: flow logs give the instance id only for an instance
+// the topology's account owns (spec §1.2): not for requester-managed
+// interfaces, nor for another account's instance, whoever owns the
+// interface.
+func TestShownInstanceID(t *testing.T) {
+	topo, err := Load([]byte(`account: "123456789012"
+region: us-east-1
+vpcs:
+  - {id: vpc-0a, cidr: 10.0.0.0/16}
+subnets:
+  - {id: subnet-0a, vpc: vpc-0a, cidr: 10.0.1.0/24, az: us-east-1a}
+security_groups:
+  - {id: sg-0a, name: web, vpc: vpc-0a}
+network_interfaces:
+  - {id: eni-0own, subnet: subnet-0a, private_ip: 10.0.1.5, instance_id: i-0own, security_groups: [sg-0a]}
+  - {id: eni-0shared, subnet: subnet-0a, private_ip: 10.0.1.6, account: "210987654321", instance_id: i-0shared, security_groups: [sg-0a]}
+  - {id: eni-0theirs, subnet: subnet-0a, private_ip: 10.0.1.7, instance_id: i-0theirs, instance_owner: "210987654321", security_groups: [sg-0a]}
+  - {id: eni-0ours, subnet: subnet-0a, private_ip: 10.0.1.8, account: "210987654321", instance_id: i-0ours, instance_owner: "123456789012", security_groups: [sg-0a]}
+  - {id: eni-0rm, subnet: subnet-0a, private_ip: 10.0.1.9, requester_managed: true, security_groups: [sg-0a]}
+`), "owners.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"eni-0own": "i-0own", "eni-0shared": "", "eni-0theirs": "", "eni-0ours": "i-0ours", "eni-0rm": ""} {
+		if got := topo.ShownInstanceID(topo.Interface(id)); got != want {
+			t.Errorf("%s: instance id %q, want %q", id, got, want)
+		}
+	}
+}

@@ -255,6 +255,9 @@ type Interface struct {
 	Owner            string
 	RequesterManaged bool
 	InstanceID       string // "" for requester-managed interfaces
+	// InstanceOwner is the account that owns the attached instance; ""
+	// means the interface's own account.
+	InstanceOwner string
 
 	PrimaryIP    netip.Addr
 	SecondaryIPs []netip.Addr
@@ -469,6 +472,22 @@ func (t *Topology) AccountOf(e *Interface) string {
 		return e.AccountID
 	}
 	return t.AccountID
+}
+
+// ShownInstanceID is the instance-id flow logs of the topology's account
+// show for e: "" (rendered "-") for a requester-managed interface or an
+// instance another account owns, since AWS gives the instance id only "if
+// the instance is owned by you" (spec §1.2, instance-id). Flow logs are
+// created in the topology's account, so "you" is that account.
+func (t *Topology) ShownInstanceID(e *Interface) string {
+	owner := e.InstanceOwner
+	if owner == "" {
+		owner = t.AccountOf(e)
+	}
+	if e.RequesterManaged || owner != t.AccountID {
+		return ""
+	}
+	return e.InstanceID
 }
 
 // SubnetOf returns the subnet of an address inside a VPC of the topology.
