@@ -64,13 +64,15 @@ const parquetRowGroup = 1 << 20
 // ParquetWriter writes records as a Parquet object with AWS's schema and
 // gzip compression inside the file (spec §5.1, §10.4).
 type ParquetWriter struct {
-	f     flow.Format
-	w     *parquet.Writer
-	rows  []parquet.Row
-	n     int
-	vals  []parquet.Value // backing store of rows
-	arena []byte          // string values of the batch
-	err   error
+	f    flow.Format
+	w    *parquet.Writer
+	rows []parquet.Row
+	n    int
+	vals []parquet.Value // backing store of rows
+	// flushed is n at the last Flush; groups the row groups it ended.
+	flushed, groups int
+	arena           []byte // string values of the batch
+	err             error
 }
 
 // NewParquetWriter starts a Parquet object of format f on w. Close must be
@@ -157,6 +159,42 @@ func (pw *ParquetWriter) flushRows() error {
 	pw.vals = pw.vals[:0]
 	pw.arena = pw.arena[:0]
 	return nil
+}
+
+// Flush ends the row group: its rows are compressed and counted in
+// EstimatedSize. Use it to roll objects by size.
+func (pw *ParquetWriter) Flush() error {
+	if err := pw.flushRows(); err != nil {
+		return err
+	}
+	if pw.n == pw.flushed {
+		return nil
+	}
+	if err := pw.w.Flush(); err != nil {
+		pw.err = fmt.Errorf("parquet: %w", err)
+		return pw.err
+	}
+	pw.flushed = pw.n
+	pw.groups++
+	return nil
+}
+
+// Footer size estimate, from measurement with the default format: the
+// schema and file metadata, about 200 bytes, and 140-150 bytes per column
+// chunk of each row group (offsets and min/max statistics).
+const (
+	footerBase     = 1 << 10
+	footerPerChunk = 160
+)
+
+// EstimatedSize is the object's size if it were closed after the last
+// Flush: the row groups written (compressed) and an upper estimate of the
+// footer, which grows with every row group. Rows written since the last
+// Flush are not counted.
+func (pw *ParquetWriter) EstimatedSize() int64 {
+	// After Flush the writer's Size is the bytes it wrote, some perhaps
+	// still in its buffer: the current row group is empty.
+	return pw.w.Size() + footerBase + int64(pw.groups*pw.f.Len())*footerPerChunk
 }
 
 // Close writes buffered rows and the file footer. It does not close the

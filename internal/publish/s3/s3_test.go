@@ -478,3 +478,41 @@ func waitFor(t testing.TB, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// TestParquetRollAtMaxObjectBytes: Parquet objects roll at MaxObjectBytes
+// too (AWS: 75 MB), although compressed bytes reach the object only when a
+// row group ends; every record is in exactly one object.
+func TestParquetRollAtMaxObjectBytes(t *testing.T) {
+	st := localStore(t)
+	const max = 64 << 10
+	d := newDest(t, st, t.TempDir(), func(c *Config) { c.FileFormat = Parquet; c.MaxObjectBytes = max })
+	recs := makeRecords(0, 60000, t0, 0)
+	must(t, d.Deliver(t.Context(), publish.Batch{Records: recs, Now: t0}))
+	must(t, d.Flush(t.Context()))
+	objs, _ := st.List(t.Context(), testBucket, "")
+	if len(objs) < 5 {
+		t.Fatalf("only %d objects: %+v", len(objs), objs)
+	}
+	var all []flow.Record
+	small := 0
+	for _, o := range objs {
+		if o.Size > max {
+			t.Errorf("%s is %d bytes > %d", o.Key, o.Size, max)
+		}
+		if o.Size < max/2 {
+			small++
+		}
+		rc, err := st.Get(t.Context(), testBucket, o.Key)
+		must(t, err)
+		got, _, _, err := flowfile.ReadAll(rc, flowfile.Options{Format: flow.DefaultFormat})
+		rc.Close()
+		must(t, err)
+		all = append(all, got...)
+	}
+	if small > 1 { // only the last part may be small
+		t.Errorf("%d of %d objects under half of %d bytes: %+v", small, len(objs), max, objs)
+	}
+	if d := cmp.Diff(lines(flow.DefaultFormat, all), lines(flow.DefaultFormat, recs)); d != "" {
+		t.Fatalf("(-got +want)\n%s", d)
+	}
+}
