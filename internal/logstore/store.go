@@ -176,6 +176,41 @@ func (s *Store) load() error {
 			s.active, s.actN, s.actSize = f, n, end
 		}
 	}
+	return s.recoverIngestTimes()
+}
+
+// recoverIngestTimes sets the creation and last ingestion times of the
+// streams and groups loaded from disk, which block headers do not hold,
+// from the events of each stream's first and last block (a stream's blocks
+// are in append order).
+func (s *Store) recoverIngestTimes() error {
+	var (
+		evs []Event
+		buf []byte
+		err error
+	)
+	for _, g := range s.groups {
+		for _, st := range g.streams {
+			if len(st.blocks) == 0 {
+				continue
+			}
+			for _, b := range [2]blockRef{st.blocks[0], st.blocks[len(st.blocks)-1]} {
+				if evs, buf, err = s.readBlock(evs[:0], b, buf); err != nil {
+					return err
+				}
+				for i := range evs {
+					in := evs[i].IngestionTime
+					if st.created == 0 || in < st.created {
+						st.created = in
+					}
+					st.lastIngest = max(st.lastIngest, in)
+				}
+			}
+			if g.created == 0 || st.created < g.created {
+				g.created = st.created
+			}
+		}
+	}
 	return nil
 }
 

@@ -235,3 +235,38 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestIngestTimesSurviveRestart: a store opened on existing data gives
+// groups and streams the creation and last ingestion times they had
+// (DescribeLogGroups/Streams), not 0.
+func TestIngestTimesSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	now := int64(1_000_000)
+	cfg := DefaultConfig()
+	cfg.Dir, cfg.SegmentBytes = dir, 4096
+	s, err := Open(cfg, Deps{Now: func() time.Time { return time.UnixMilli(now) }})
+	must(t, err)
+	for i := range 60 {
+		now += 1000
+		g := []string{"g1", "g2"}[i%2]
+		must(t, s.Append(t.Context(), []Event{ev(g, fmt.Sprintf("eni-%d-all", i%3), int64(i), fmt.Sprintf("message %04d with some padding to roll segments", i))}))
+	}
+	groups := s.LogGroups()
+	streams, err := s.LogStreams("g1")
+	must(t, err)
+	if groups[0].CreationTime != 1_001_000 || streams[0].LastIngestionTime == streams[0].CreationTime {
+		t.Fatalf("before restart: groups %+v, streams %+v", groups, streams)
+	}
+	s.Close()
+	s2, err := Open(cfg, Deps{Now: func() time.Time { return time.UnixMilli(9_000_000) }})
+	must(t, err)
+	defer s2.Close()
+	if d := cmp.Diff(s2.LogGroups(), groups); d != "" {
+		t.Errorf("groups after restart (-got +want)\n%s", d)
+	}
+	streams2, err := s2.LogStreams("g1")
+	must(t, err)
+	if d := cmp.Diff(streams2, streams); d != "" {
+		t.Errorf("streams after restart (-got +want)\n%s", d)
+	}
+}
