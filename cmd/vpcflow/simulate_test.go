@@ -127,6 +127,18 @@ func TestSimulateCLI(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "vpcflow-logs", "AWSLogs", "123456789012", "vpcflowlogs", "us-east-1")); err != nil {
 		t.Errorf("default flow log wrote no S3 objects: %v", err)
 	}
+	// A run that fails on its flow logs leaves a directory the next run
+	// reuses.
+	badLog := filepath.Join(t.TempDir(), "bad-flow-log.yaml")
+	body, _ := os.ReadFile(scenario)
+	os.WriteFile(badLog, bytes.Replace(body, []byte("arn:aws:s3:::cli-bucket"), []byte("arn:aws:s3:::b1"), 1), 0o644)
+	dir = filepath.Join(t.TempDir(), "out")
+	if _, _, err := runCmd(t, newSimulateCmd(), "--scenario", badLog, "--out", dir); err == nil {
+		t.Error("flow log to bucket b1 accepted")
+	}
+	if _, _, err := runCmd(t, newSimulateCmd(), "--scenario", scenario, "--out", dir); err != nil {
+		t.Errorf("rerun into the directory of a failed run: %v", err)
+	}
 	// Bad input names the file and position.
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("start: 2026-11-20T00:00:00Z\nduration: 1h\nworkloadz: []\n"), 0o644)

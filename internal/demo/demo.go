@@ -34,7 +34,7 @@ func PrepareDataDir(dir string) error {
 	case len(entries) == 0, len(entries) == 1 && entries[0].Name() == datadir.LockFile:
 		return nil
 	}
-	if _, err := os.Stat(filepath.Join(dir, flowlog.FileName)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, flowlog.FileName)); err != nil && !openedOnly(entries) {
 		return fmt.Errorf("%s exists and is not a vpcflow data directory (no %s): choose another --out", dir, flowlog.FileName)
 	}
 	for _, e := range entries {
@@ -43,6 +43,18 @@ func PrepareDataDir(dir string) error {
 		}
 	}
 	return nil
+}
+
+// openedOnly reports whether a directory holds only what opening a
+// pipeline creates (the lock and the log store), as a run that failed
+// before creating its flow logs leaves it: a data directory to reuse.
+func openedOnly(entries []os.DirEntry) bool {
+	for _, e := range entries {
+		if n := e.Name(); n != datadir.LockFile && !(n == LogStoreDir && e.IsDir()) {
+			return false
+		}
+	}
+	return true
 }
 
 // DemoOptions tune Demo.
