@@ -289,3 +289,24 @@ eni-ccc       2    2020-05-04  NULL
 		t.Errorf("table (-got +want)\n%s", diff)
 	}
 }
+
+// TestAthenaDDLExplained: the table statements of Athena's guide (spec
+// §9.1) get an answer that says the tables exist, not DuckDB's parser
+// error; other statements are refused as before.
+func TestAthenaDDLExplained(t *testing.T) {
+	db, _ := openFixture(t)
+	for _, q := range []string{
+		"CREATE EXTERNAL TABLE IF NOT EXISTS `vpc_flow_logs` (`version` int, `account_id` string) PARTITIONED BY (`date` date) ROW FORMAT DELIMITED FIELDS TERMINATED BY ' ' LOCATION 's3://bucket/prefix/AWSLogs/123456789012/vpcflowlogs/us-east-1/'",
+		"-- the partition of one day\nALTER TABLE vpc_flow_logs\nADD PARTITION (`date`='2021-05-03') LOCATION 's3://bucket/prefix/AWSLogs/123456789012/vpcflowlogs/us-east-1/2021/05/03'",
+		"  msck repair table vpc_flow_logs_parquet",
+	} {
+		if _, err := db.Query(t.Context(), q); !errors.Is(err, ErrAthenaDDL) {
+			t.Errorf("%.40q: %v, want ErrAthenaDDL", q, err)
+		}
+	}
+	for _, q := range []string{"ALTER TABLE vpc_flow_logs RENAME TO x", "CREATE TABLE t AS SELECT 1"} {
+		if _, err := db.Query(t.Context(), q); err == nil || errors.Is(err, ErrAthenaDDL) {
+			t.Errorf("%q: %v, want a refusal that is not ErrAthenaDDL", q, err)
+		}
+	}
+}

@@ -176,6 +176,9 @@ func (d *DB) Query(ctx context.Context, query string) (*Result, error) {
 		return nil, err
 	}
 	defer c.Close()
+	if isAthenaDDL(query) {
+		return nil, ErrAthenaDDL
+	}
 	if err := checkReadOnly(ctx, c, query); err != nil {
 		return nil, err
 	}
@@ -220,6 +223,34 @@ func (d *DB) Query(ctx context.Context, query string) (*Result, error) {
 		return nil, fmt.Errorf("query: %w", err)
 	}
 	return res, nil
+}
+
+// ErrAthenaDDL answers the table statements of Athena's flow log guide
+// (spec §9.1), which DuckDB cannot parse and which are not needed here.
+var ErrAthenaDDL = errors.New("Athena DDL is not needed: vpc_flow_logs, vpc_flow_logs_parquet and test_table_vpclogs " +
+	"are already defined, with their partition columns, over every flow log object under the data directory " +
+	"(to query one bucket or prefix, give it as --data); run the SELECT queries as they are")
+
+// isAthenaDDL reports whether query is CREATE EXTERNAL TABLE, ALTER TABLE
+// ... PARTITION or MSCK REPAIR TABLE, leading comments and blanks aside.
+func isAthenaDDL(query string) bool {
+	q := strings.TrimSpace(query)
+	for strings.HasPrefix(q, "--") {
+		_, rest, _ := strings.Cut(q, "\n")
+		q = strings.TrimSpace(rest)
+	}
+	words := strings.Fields(strings.ToUpper(q))
+	if len(words) < 3 {
+		return false
+	}
+	switch {
+	case words[0] == "CREATE" && words[1] == "EXTERNAL" && words[2] == "TABLE",
+		words[0] == "MSCK" && words[1] == "REPAIR" && words[2] == "TABLE":
+		return true
+	case words[0] == "ALTER" && words[1] == "TABLE":
+		return strings.Contains(strings.ToUpper(q), "PARTITION")
+	}
+	return false
 }
 
 // ErrNotReadOnly is returned for statements other than a single query.
