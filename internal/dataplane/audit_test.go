@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -204,5 +205,63 @@ func TestCheckOrder(t *testing.T) {
 	want = "0d1 egress sg ACCEPT, 0d1 egress nacl ACCEPT, forward, 0c1 ingress nacl ACCEPT, forward, 0c1 egress nacl ACCEPT"
 	if got != want {
 		t.Errorf("app to internet via NAT:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestTrafficPathNonNitroAndPeering pins the traffic-path values no other
+// test reaches (spec §1.3.4): 5 for egress over an inter-region peering
+// connection, 2 for a non-Nitro interface's egress through the internet
+// gateway (a Nitro one reports 8), and none on ingress.
+func TestTrafficPathNonNitroAndPeering(t *testing.T) {
+	topo, err := vpc.Load([]byte(`account: "123456789012"
+region: us-east-1
+vpcs:
+  - {id: vpc-0aaa, cidr: 10.10.0.0/16}
+  - {id: vpc-0bbb, cidr: 10.20.0.0/16}
+vpc_peering_connections:
+  - {id: pcx-0ab, requester_vpc: vpc-0aaa, accepter_vpc: vpc-0bbb, cross_region: true}
+internet_gateways:
+  - {id: igw-0aaa, vpc: vpc-0aaa}
+subnets:
+  - {id: subnet-0aaa, vpc: vpc-0aaa, cidr: 10.10.1.0/24, az: us-east-1a, route_table: rtb-0aaa}
+  - {id: subnet-0bbb, vpc: vpc-0bbb, cidr: 10.20.1.0/24, az: us-east-1b, route_table: rtb-0bbb}
+route_tables:
+  - id: rtb-0aaa
+    vpc: vpc-0aaa
+    routes:
+      - {destination: 10.20.0.0/16, target: pcx-0ab}
+      - {destination: 0.0.0.0/0, target: igw-0aaa}
+  - id: rtb-0bbb
+    vpc: vpc-0bbb
+    routes:
+      - {destination: 10.10.0.0/16, target: pcx-0ab}
+security_groups:
+  - {id: sg-0aaa, name: client, vpc: vpc-0aaa, ingress: [{protocol: all, cidr: 0.0.0.0/0}]}
+  - {id: sg-0bbb, name: server, vpc: vpc-0bbb, ingress: [{protocol: all, cidr: 0.0.0.0/0}]}
+network_interfaces:
+  - {id: eni-0aaa, subnet: subnet-0aaa, instance_id: i-0aaa, private_ip: 10.10.1.10, public_ip: 54.1.1.1, nitro: false, security_groups: [sg-0aaa]}
+  - {id: eni-0bbb, subnet: subnet-0bbb, instance_id: i-0bbb, private_ip: 10.20.1.10, security_groups: [sg-0bbb]}
+`), "paths.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDP(t, topo)
+	for _, tc := range []struct {
+		name  string
+		p     Packet
+		paths []uint8 // per observation; 0 = "-"
+	}{
+		{"over inter-region peering", tcp("10.10.1.10", "10.20.1.10", 40000, 443, 2, 0), []uint8{5, 0}},
+		{"reply over inter-region peering", tcp("10.20.1.10", "10.10.1.10", 443, 40000, 0x12, 0), []uint8{5, 0}},
+		{"non-Nitro to the internet", tcp("10.10.1.10", "52.95.128.179", 40001, 443, 2, 0), []uint8{2}},
+	} {
+		got, _ := run(t, d, tc.p)
+		var paths []uint8
+		for _, o := range got {
+			paths = append(paths, o.Path)
+		}
+		if !slices.Equal(paths, tc.paths) {
+			t.Errorf("%s: traffic paths %v, want %v (%+v)", tc.name, paths, tc.paths, got)
+		}
 	}
 }
