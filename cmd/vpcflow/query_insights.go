@@ -114,7 +114,7 @@ func runQueryInsights(cmd *cobra.Command, o queryInsightsOptions, query string) 
 	if o.format == "" {
 		opt.Format, _ = flowLogGroupFormat(filepath.Dir(dir), o.groups)
 	}
-	st, err := logstore.Open(logstore.Config{Dir: dir, NoSync: true}, logstore.Deps{})
+	st, err := logstore.Open(logstore.Config{Dir: dir, ReadOnly: true}, logstore.Deps{})
 	if err != nil {
 		return fmt.Errorf("open log store: %w", err)
 	}

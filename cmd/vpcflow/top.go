@@ -113,7 +113,7 @@ func openEventSource(data, source string, resolve func([]string) []string) (even
 		return topn.ObjectSource{Dir: data}, nil, func() {}, nil
 	}
 	cfg := logstore.DefaultConfig()
-	cfg.Dir = storeDir
+	cfg.Dir, cfg.ReadOnly = storeDir, true
 	st, err := logstore.Open(cfg, logstore.Deps{})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("open log store: %w", err)

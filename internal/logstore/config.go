@@ -18,6 +18,11 @@ type Config struct {
 	// NoSync skips the fsync after each Append (benchmarks, scratch stores).
 	// By default an Append is durable when it returns.
 	NoSync bool
+	// ReadOnly opens an existing store for reading: nothing on disk
+	// changes (a torn tail, perhaps a write in progress in another
+	// process, is left alone and not read), and Append and DeleteLogGroup
+	// return ErrReadOnly. Query commands open stores this way.
+	ReadOnly bool
 }
 
 // DefaultConfig returns the defaults: 64 MiB segments, fsync per Append.

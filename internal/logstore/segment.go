@@ -1,6 +1,7 @@
 package logstore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -240,6 +241,32 @@ func scanSegment(f *os.File, size int64, verify bool) ([]segBlock, int64, error)
 		off += frameLen + n
 	}
 	return blocks, off, nil
+}
+
+// soundBlockAfter returns the offset of the first complete block with a
+// good checksum that starts after off, or -1.
+func soundBlockAfter(f *os.File, off, size int64) (int64, error) {
+	if size-off <= frameLen {
+		return -1, nil
+	}
+	rest := make([]byte, size-off-1)
+	if _, err := f.ReadAt(rest, off+1); err != nil && err != io.EOF {
+		return -1, err
+	}
+	for i := 0; ; i++ {
+		j := bytes.Index(rest[i:], []byte(blockMagic))
+		if j < 0 {
+			return -1, nil
+		}
+		i += j
+		if len(rest)-i < frameLen {
+			return -1, nil
+		}
+		n := int(binary.LittleEndian.Uint32(rest[i+8:]))
+		if n <= len(rest)-i-frameLen && crc32.Checksum(rest[i+frameLen:i+frameLen+n], castagnoli) == binary.LittleEndian.Uint32(rest[i+4:]) {
+			return off + 1 + int64(i), nil
+		}
+	}
 }
 
 func syncDir(dir string) error {

@@ -22,6 +22,8 @@ var (
 	ErrNoSuchStream = errors.New("logstore: the specified log stream does not exist")
 	// ErrClosed is returned by operations on a closed store.
 	ErrClosed = errors.New("logstore: store is closed")
+	// ErrReadOnly is returned by writes to a store opened ReadOnly.
+	ErrReadOnly = errors.New("logstore: store is open read-only")
 	// ErrBadToken is returned for a malformed pagination token.
 	ErrBadToken = errors.New("logstore: invalid pagination token")
 	// Stop, returned by a Scan callback, ends the scan early without error.
@@ -112,7 +114,11 @@ func Open(cfg Config, deps Deps) (*Store, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+	if cfg.ReadOnly {
+		if _, err := os.Stat(cfg.Dir); err != nil {
+			return nil, fmt.Errorf("logstore: %w", err)
+		}
+	} else if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("logstore: create %s: %w", cfg.Dir, err)
 	}
 	s := &Store{
@@ -137,7 +143,7 @@ func (s *Store) load() error {
 	for i, n := range ns {
 		last := i == len(ns)-1
 		flag := os.O_RDONLY
-		if last {
+		if last && !s.cfg.ReadOnly {
 			flag = os.O_RDWR
 		}
 		f, err := os.OpenFile(segPath(s.cfg.Dir, n), flag, 0)
@@ -157,12 +163,25 @@ func (s *Store) load() error {
 			if !last {
 				return fmt.Errorf("%w: %s: garbage at offset %d", ErrCorrupt, f.Name(), end)
 			}
-			s.log.Warn("logstore: truncating torn tail", "segment", f.Name(), "offset", end, "size", st.Size())
-			if err := f.Truncate(end); err != nil {
-				return fmt.Errorf("logstore: truncate %s: %w", f.Name(), err)
-			}
-			if err := f.Sync(); err != nil {
+			// Only the last append can be torn by a crash: a damaged
+			// block with a sound one after it is damage, and truncating
+			// there would throw the sound data away.
+			if next, err := soundBlockAfter(f, end, st.Size()); err != nil {
 				return fmt.Errorf("logstore: %w", err)
+			} else if next >= 0 {
+				return fmt.Errorf("%w: %s: damaged block at offset %d, sound blocks follow from offset %d (not a torn write: nothing was truncated)",
+					ErrCorrupt, f.Name(), end, next)
+			}
+			if s.cfg.ReadOnly {
+				s.log.Warn("logstore: ignoring a torn tail (read-only)", "segment", f.Name(), "offset", end, "size", st.Size())
+			} else {
+				s.log.Warn("logstore: truncating torn tail", "segment", f.Name(), "offset", end, "size", st.Size())
+				if err := f.Truncate(end); err != nil {
+					return fmt.Errorf("logstore: truncate %s: %w", f.Name(), err)
+				}
+				if err := f.Sync(); err != nil {
+					return fmt.Errorf("logstore: %w", err)
+				}
 			}
 		}
 		for _, b := range blocks {
@@ -252,6 +271,9 @@ func (s *Store) indexBlock(seg int, off int64, length int32, h blockHeader, inge
 func (s *Store) Append(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
+	}
+	if s.cfg.ReadOnly {
+		return ErrReadOnly
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -359,6 +381,9 @@ func (s *Store) ensureActive() error {
 // deletion is logged so that it survives a restart; the space is not
 // reclaimed.
 func (s *Store) DeleteLogGroup(ctx context.Context, group string) error {
+	if s.cfg.ReadOnly {
+		return ErrReadOnly
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	s.mu.RLock()

@@ -1,10 +1,13 @@
 package logstore
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -268,5 +271,76 @@ func TestIngestTimesSurviveRestart(t *testing.T) {
 	must(t, err)
 	if d := cmp.Diff(streams2, streams); d != "" {
 		t.Errorf("streams after restart (-got +want)\n%s", d)
+	}
+}
+
+// TestDamageIsNotTruncated: a damaged block with sound blocks after it is
+// not a torn write: Open refuses the store, naming the segment and the
+// offsets, and changes nothing on disk (it used to truncate everything
+// from the damaged block on). Read-only opens refuse it too.
+func TestDamageIsNotTruncated(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, 0)
+	for i := range 50 {
+		must(t, s.Append(t.Context(), []Event{ev("g", "s", int64(i), fmt.Sprintf("event %02d", i))}))
+	}
+	s.Close()
+	p := segPath(dir, 1)
+	data, err := os.ReadFile(p)
+	must(t, err)
+	data[len(data)/2] ^= 0x10
+	must(t, os.WriteFile(p, data, 0o644))
+	for _, ro := range []bool{false, true} {
+		cfg := DefaultConfig()
+		cfg.Dir, cfg.ReadOnly = dir, ro
+		s2, err := Open(cfg, Deps{})
+		if err == nil {
+			s2.Close()
+			t.Fatalf("read-only %v: damaged store opened", ro)
+		}
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "seg-00000001.log: damaged block at offset ") || !strings.Contains(err.Error(), "nothing was truncated") {
+			t.Errorf("read-only %v: %v", ro, err)
+		}
+		if after, _ := os.ReadFile(p); !bytes.Equal(after, data) {
+			t.Fatalf("read-only %v: the segment changed (%d bytes, was %d)", ro, len(after), len(data))
+		}
+	}
+}
+
+// TestReadOnlyLeavesTornTail: a read-only open reads what is sound, leaves
+// a torn tail (perhaps another process's write in progress) on disk, and
+// refuses writes.
+func TestReadOnlyLeavesTornTail(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, 0)
+	must(t, s.Append(t.Context(), []Event{ev("g", "s", 1, "one")}))
+	must(t, s.Append(t.Context(), []Event{ev("g", "s", 2, "two")}))
+	s.Close()
+	p := segPath(dir, 1)
+	st, _ := os.Stat(p)
+	must(t, os.Truncate(p, st.Size()-3))
+	cfg := DefaultConfig()
+	cfg.Dir, cfg.ReadOnly = dir, true
+	ro, err := Open(cfg, Deps{})
+	must(t, err)
+	defer ro.Close()
+	if d := cmp.Diff(scanAll(t, ro, Query{}), []string{"g|s|1|one"}); d != "" {
+		t.Fatalf("(-got +want)\n%s", d)
+	}
+	if after, _ := os.Stat(p); after.Size() != st.Size()-3 {
+		t.Errorf("read-only open changed the segment: %d bytes, was %d", after.Size(), st.Size()-3)
+	}
+	if err := ro.Append(t.Context(), []Event{ev("g", "s", 3, "three")}); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Append: %v, want ErrReadOnly", err)
+	}
+	if err := ro.DeleteLogGroup(t.Context(), "g"); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("DeleteLogGroup: %v, want ErrReadOnly", err)
+	}
+	cfg.Dir = filepath.Join(dir, "missing")
+	if _, err := Open(cfg, Deps{}); err == nil {
+		t.Error("read-only open of a missing directory succeeded")
+	}
+	if _, err := os.Stat(cfg.Dir); err == nil {
+		t.Error("read-only open created the directory")
 	}
 }
