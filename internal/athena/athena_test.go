@@ -5,6 +5,7 @@ package athena
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -220,6 +221,10 @@ func TestSandbox(t *testing.T) {
 		"CREATE TABLE t AS SELECT 1",
 		"SELECT 1; COPY (SELECT 1) TO '" + fx.dir + "/y.csv'",
 		"DROP VIEW vpc_flow_logs",
+		// EXPLAIN ANALYZE runs what it explains.
+		"EXPLAIN ANALYZE COPY (SELECT 'gone' AS x) TO '" + fx.dir + "/x.csv' (FORMAT csv)",
+		"explain  analyse CREATE TABLE z AS SELECT 1",
+		"SELECT * FROM read_text('.tmp/secret.txt')",
 	} {
 		if _, err := db.Query(t.Context(), q); err == nil {
 			t.Errorf("%s: succeeded, want a permission error", q)
@@ -227,6 +232,12 @@ func TestSandbox(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(fx.dir, "x.csv")); err == nil {
 		t.Error("COPY wrote a file")
+	}
+	// DuckDB's temp directory is a private one, not ./.tmp of the
+	// working directory.
+	r := query(t, db, "SELECT current_setting('allowed_directories')::VARCHAR")
+	if dirs := fmt.Sprint(r.Rows[0][0]); strings.Contains(dirs, ".tmp/") || !strings.Contains(dirs, "vpcflow-duckdb-") {
+		t.Errorf("allowed directories %s", dirs)
 	}
 	// Reads inside the data directory still work after all that, and so do
 	// the read-only statement kinds.

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +26,7 @@ type DB struct {
 	db      *sql.DB
 	conn    *duckdb.Connector
 	dataDir string
+	tmpDir  string // DuckDB's temp directory, removed at Close
 	objects int
 }
 
@@ -56,18 +59,26 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if len(q) > 0 {
 		dsn = "?" + q.Encode()
 	}
+	// DuckDB spills to its temp directory, which it adds to the allowed
+	// ones: by default ./.tmp of the working directory, readable by SQL. A
+	// private directory, removed at Close, holds only DuckDB's own files.
+	tmp, err := os.MkdirTemp("", "vpcflow-duckdb-")
+	if err != nil {
+		return nil, err
+	}
 	var once sync.Once
 	var initErr error
 	connector, err := duckdb.NewConnector(dsn, func(ex driver.ExecerContext) error {
 		// Settings are database-wide: apply them on the first connection;
 		// once locked they hold for every later one.
-		once.Do(func() { initErr = sandbox(ex, dir) })
+		once.Do(func() { initErr = sandbox(ex, dir, tmp) })
 		return initErr
 	})
 	if err != nil {
+		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("start duckdb: %w", err)
 	}
-	d := &DB{db: sql.OpenDB(connector), conn: connector, dataDir: dir, objects: len(objs)}
+	d := &DB{db: sql.OpenDB(connector), conn: connector, dataDir: dir, tmpDir: tmp, objects: len(objs)}
 	// One connection: the Go functions are registered on it, and DuckDB
 	// parallelises each query internally anyway.
 	d.db.SetMaxOpenConns(1)
@@ -84,9 +95,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 // sandbox runs the lock-down sequence: reads only under dir, no external
 // access (no COPY TO, ATTACH, httpfs), no extension install or autoload,
 // then lock the configuration so SQL cannot undo any of it.
-func sandbox(ex driver.ExecerContext, dir string) error {
+func sandbox(ex driver.ExecerContext, dir, tmp string) error {
 	stmts := []string{
 		"SET TimeZone = 'UTC'",
+		"SET temp_directory = " + sqlString(tmp),
 		"SET allowed_directories = [" + sqlString(dir+string(filepath.Separator)) + "]",
 		"SET enable_external_access = false",
 		"SET autoinstall_known_extensions = false",
@@ -278,11 +290,28 @@ func checkReadOnly(ctx context.Context, c *sql.Conn, query string) error {
 			return fmt.Errorf("query: %w", err)
 		}
 		switch typ {
-		case duckdb.STATEMENT_TYPE_SELECT, duckdb.STATEMENT_TYPE_EXPLAIN:
+		case duckdb.STATEMENT_TYPE_SELECT:
+			return nil
+		case duckdb.STATEMENT_TYPE_EXPLAIN:
+			// EXPLAIN ANALYZE runs the statement it explains, COPY TO
+			// included: refuse any EXPLAIN that says ANALYZE.
+			if explainsByRunning(query) {
+				return ErrNotReadOnly
+			}
 			return nil
 		}
 		return ErrNotReadOnly
 	})
+}
+
+// explainsByRunning reports whether an EXPLAIN statement has the ANALYZE
+// (or ANALYSE) keyword. It looks at words, not the parse tree, so a column
+// named analyze is refused too: acceptable for a sandbox.
+func explainsByRunning(query string) bool {
+	words := strings.FieldsFunc(strings.ToUpper(query), func(r rune) bool {
+		return !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_')
+	})
+	return slices.Contains(words, "ANALYZE") || slices.Contains(words, "ANALYSE")
 }
 
 // Timed runs query and reports how long it took, including materialising
@@ -298,6 +327,9 @@ func (d *DB) Close() error {
 	err := d.db.Close()
 	if cerr := d.conn.Close(); err == nil {
 		err = cerr
+	}
+	if rerr := os.RemoveAll(d.tmpDir); err == nil {
+		err = rerr
 	}
 	return err
 }
