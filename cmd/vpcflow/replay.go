@@ -44,6 +44,14 @@ or unreadable file stops the replay with the packet number and byte offset.`,
 			if err != nil {
 				return err
 			}
+			var docs []traffic.FlowLogDoc
+			for _, v := range topo.VPCs {
+				docs = append(docs, traffic.FlowLogDoc{Resource: v.ID, TrafficType: trafficType, Destination: dest,
+					LogFormat: format, MaxAggregationInterval: interval})
+			}
+			if err := demo.CheckFlowLogs(topo, docs); err != nil {
+				return err // before --out is touched
+			}
 			if err := demo.PrepareDataDir(out); err != nil {
 				return err
 			}
@@ -52,11 +60,6 @@ or unreadable file stops the replay with the packet number and byte offset.`,
 				return err
 			}
 			defer stopProfile()
-			var docs []traffic.FlowLogDoc
-			for _, v := range topo.VPCs {
-				docs = append(docs, traffic.FlowLogDoc{Resource: v.ID, TrafficType: trafficType, Destination: dest,
-					LogFormat: format, MaxAggregationInterval: interval})
-			}
 			var bar *progressbar.ProgressBar
 			if isTerminal(cmd.ErrOrStderr()) {
 				bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(cmd.ErrOrStderr()),

@@ -155,6 +155,22 @@ func TestSimulateCLI(t *testing.T) {
 // dataplane outcome and the records; stderr stays empty off a terminal.
 func TestReplayCLI(t *testing.T) {
 	topo := "../../internal/demo/testdata/bench-topology.yaml"
+	// Bad flow log flags fail before --out is created.
+	for _, bad := range [][]string{
+		{"--max-aggregation-interval", "61"},
+		{"--traffic-type", "FOO"},
+		{"--log-format", "${nope}"},
+		{"--destination", "ftp"},
+	} {
+		dir := filepath.Join(t.TempDir(), "out")
+		args := append([]string{"--topology", topo, "--pcap", "../../internal/traffic/capture/testdata/vlan-ipv6-arp.pcapng", "--out", dir}, bad...)
+		if _, _, err := runCmd(t, newReplayCmd(), args...); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("%v: --out created before the flags were checked", bad)
+		}
+	}
 	dir := filepath.Join(t.TempDir(), "out")
 	out, stderr, err := runCmd(t, newReplayCmd(), "--topology", topo, "--pcap", "../../internal/traffic/capture/testdata/vlan-ipv6-arp.pcapng", "--out", dir)
 	if err != nil {

@@ -269,50 +269,9 @@ func (p *Pipeline) Shutdown(ctx context.Context, end time.Time) error {
 func (p *Pipeline) CreateFlowLogs(docs []traffic.FlowLogDoc) ([]string, error) {
 	var ids []string
 	for _, d := range docs {
-		in := flowlog.CreateInput{
-			ResourceIDs:            []string{d.Resource},
-			TrafficType:            d.TrafficType,
-			LogFormat:              d.LogFormat,
-			MaxAggregationInterval: d.MaxAggregationInterval,
-		}
-		if in.TrafficType == "" {
-			in.TrafficType = "ALL"
-		}
-		switch {
-		case strings.HasPrefix(d.Resource, "vpc-"):
-			in.ResourceType = flowlog.ResourceVPC
-		case strings.HasPrefix(d.Resource, "subnet-"):
-			in.ResourceType = flowlog.ResourceSubnet
-		default:
-			in.ResourceType = flowlog.ResourceNetworkInterface
-		}
-		switch d.Destination {
-		case flowlog.DestinationFirehose:
-			in.LogDestinationType = flowlog.DestinationFirehose
-			in.LogDestination = d.LogDestination
-			if in.LogDestination == "" {
-				in.LogDestination = fmt.Sprintf("arn:aws:firehose:%s:%s:deliverystream/%s", p.Topo.Region, p.Topo.AccountID, DefaultDeliveryStream)
-			}
-		case "cloud-watch-logs":
-			in.LogDestinationType = flowlog.DestinationCloudWatchLogs
-			in.LogGroupName = d.LogGroup
-			if in.LogGroupName == "" && d.LogDestination == "" {
-				in.LogGroupName = DefaultLogGroup
-			}
-			in.LogDestination = d.LogDestination
-			in.DeliverLogsPermissionArn = fmt.Sprintf("arn:aws:iam::%s:role/vpcflow-flow-logs", p.Topo.AccountID)
-		default:
-			in.LogDestinationType = flowlog.DestinationS3
-			in.LogDestination = d.LogDestination
-			if in.LogDestination == "" {
-				in.LogDestination = "arn:aws:s3:::" + DefaultBucket
-			}
-			if d.FileFormat != "" || d.HiveCompatible || d.PerHourPartition {
-				in.DestinationOptions = &flowlog.DestinationOptions{FileFormat: d.FileFormat, HiveCompatiblePartitions: d.HiveCompatible, PerHourPartition: d.PerHourPartition}
-				if in.DestinationOptions.FileFormat == "" {
-					in.DestinationOptions.FileFormat = flowlog.FilePlainText
-				}
-			}
+		in, err := createInput(p.Topo, d)
+		if err != nil {
+			return ids, err
 		}
 		if err := p.CheckDestination(in.LogDestinationType); err != nil {
 			return ids, fmt.Errorf("create flow log for %s: %w", d.Resource, err)
@@ -328,6 +287,75 @@ func (p *Pipeline) CreateFlowLogs(docs []traffic.FlowLogDoc) ([]string, error) {
 		ids = append(ids, out.FlowLogIDs...)
 	}
 	return ids, nil
+}
+
+// createInput is the CreateFlowLogs request of a scenario's flow log.
+func createInput(topo *vpc.Topology, d traffic.FlowLogDoc) (flowlog.CreateInput, error) {
+	in := flowlog.CreateInput{
+		ResourceIDs:            []string{d.Resource},
+		TrafficType:            d.TrafficType,
+		LogFormat:              d.LogFormat,
+		MaxAggregationInterval: d.MaxAggregationInterval,
+	}
+	if in.TrafficType == "" {
+		in.TrafficType = "ALL"
+	}
+	switch {
+	case strings.HasPrefix(d.Resource, "vpc-"):
+		in.ResourceType = flowlog.ResourceVPC
+	case strings.HasPrefix(d.Resource, "subnet-"):
+		in.ResourceType = flowlog.ResourceSubnet
+	default:
+		in.ResourceType = flowlog.ResourceNetworkInterface
+	}
+	switch d.Destination {
+	case flowlog.DestinationFirehose:
+		in.LogDestinationType = flowlog.DestinationFirehose
+		in.LogDestination = d.LogDestination
+		if in.LogDestination == "" {
+			in.LogDestination = fmt.Sprintf("arn:aws:firehose:%s:%s:deliverystream/%s", topo.Region, topo.AccountID, DefaultDeliveryStream)
+		}
+	case flowlog.DestinationCloudWatchLogs:
+		in.LogDestinationType = flowlog.DestinationCloudWatchLogs
+		in.LogGroupName = d.LogGroup
+		if in.LogGroupName == "" && d.LogDestination == "" {
+			in.LogGroupName = DefaultLogGroup
+		}
+		in.LogDestination = d.LogDestination
+		in.DeliverLogsPermissionArn = fmt.Sprintf("arn:aws:iam::%s:role/vpcflow-flow-logs", topo.AccountID)
+	case flowlog.DestinationS3, "":
+		in.LogDestinationType = flowlog.DestinationS3
+		in.LogDestination = d.LogDestination
+		if in.LogDestination == "" {
+			in.LogDestination = "arn:aws:s3:::" + DefaultBucket
+		}
+		if d.FileFormat != "" || d.HiveCompatible || d.PerHourPartition {
+			in.DestinationOptions = &flowlog.DestinationOptions{FileFormat: d.FileFormat, HiveCompatiblePartitions: d.HiveCompatible, PerHourPartition: d.PerHourPartition}
+			if in.DestinationOptions.FileFormat == "" {
+				in.DestinationOptions.FileFormat = flowlog.FilePlainText
+			}
+		}
+	default:
+		return in, fmt.Errorf("flow log for %s: unknown destination %q (want %s, %s or %s)", d.Resource, d.Destination,
+			flowlog.DestinationS3, flowlog.DestinationCloudWatchLogs, flowlog.DestinationFirehose)
+	}
+	return in, nil
+}
+
+// CheckFlowLogs validates flow logs as CreateFlowLogs would, before
+// anything is created or written: a command's bad flags fail before its
+// data directory is touched.
+func CheckFlowLogs(topo *vpc.Topology, docs []traffic.FlowLogDoc) error {
+	for _, d := range docs {
+		in, err := createInput(topo, d)
+		if err != nil {
+			return err
+		}
+		if err := flowlog.Validate(in, topo.AccountID, topo.Region); err != nil {
+			return fmt.Errorf("flow log for %s: %w", d.Resource, err)
+		}
+	}
+	return nil
 }
 
 func (p *Pipeline) newDestination(fl publish.FlowLog, r flowlog.Resource) (publish.Destination, error) {

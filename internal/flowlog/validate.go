@@ -37,6 +37,16 @@ type checked struct {
 	tags        []Tag
 }
 
+// Validate checks a CreateFlowLogs request as the API does before it looks
+// at any resource (parameters, format, destination), without a store: a
+// command can refuse bad flags before it writes anything.
+func Validate(in CreateInput, account, region string) error {
+	if _, err := validate(in, account, region); err != nil {
+		return err
+	}
+	return nil
+}
+
 // validate checks everything of a CreateFlowLogs request that does not
 // depend on a single resource id. account and region own the flow log.
 func validate(in CreateInput, account, region string) (*checked, *Error) {
