@@ -265,3 +265,60 @@ network_interfaces:
 		}
 	}
 }
+
+// TestWayInFromOutside: a packet from an address outside the topology
+// reaches a private address only through something that carries it: a
+// VPN or transit gateway attached to the VPC, or the internet gateway
+// when the interface has a public IP (a capture taken on the instance
+// shows the translated address). Otherwise AWS drops it before any
+// interface: no observation.
+func TestWayInFromOutside(t *testing.T) {
+	topo, err := vpc.Load([]byte(`account: "123456789012"
+region: us-east-1
+vpcs:
+  - {id: vpc-0igw, cidr: 10.1.0.0/16}
+  - {id: vpc-0vpn, cidr: 10.2.0.0/16}
+internet_gateways:
+  - {id: igw-0a, vpc: vpc-0igw}
+gateways:
+  - {id: vgw-0a, vpcs: [vpc-0vpn]}
+subnets:
+  - {id: subnet-0igw, vpc: vpc-0igw, cidr: 10.1.1.0/24, az: us-east-1a}
+  - {id: subnet-0vpn, vpc: vpc-0vpn, cidr: 10.2.1.0/24, az: us-east-1a}
+security_groups:
+  - {id: sg-0igw, name: a, vpc: vpc-0igw, ingress: [{protocol: all, cidr: 0.0.0.0/0}]}
+  - {id: sg-0vpn, name: b, vpc: vpc-0vpn, ingress: [{protocol: all, cidr: 0.0.0.0/0}]}
+network_interfaces:
+  - {id: eni-0pub, subnet: subnet-0igw, private_ip: 10.1.1.10, public_ip: 54.1.1.10, security_groups: [sg-0igw]}
+  - {id: eni-0priv, subnet: subnet-0igw, private_ip: 10.1.1.11, security_groups: [sg-0igw]}
+  - {id: eni-0vpn, subnet: subnet-0vpn, private_ip: 10.2.1.10, security_groups: [sg-0vpn]}
+`), "ways.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDP(t, topo)
+	for _, tc := range []struct {
+		name     string
+		src, dst string
+		reason   Reason
+		records  int
+	}{
+		{"internet to a public instance's private address", "203.0.113.9", "10.1.1.10", ReasonDelivered, 1},
+		{"internet to a private instance", "203.0.113.9", "10.1.1.11", ReasonNoRoute, 0},
+		{"unlisted host of the VPC", "10.1.1.99", "10.1.1.11", ReasonDelivered, 1},
+		{"over the VPN", "192.168.7.7", "10.2.1.10", ReasonDelivered, 1},
+	} {
+		got, res := run(t, d, tcp(tc.src, tc.dst, 40000, 443, 2, 0))
+		if res.Reason != tc.reason || len(got) != tc.records {
+			t.Errorf("%s: %v (%s), %d observations; want %v and %d", tc.name, res.Reason, res.Detail, len(got), tc.reason, tc.records)
+		}
+	}
+	// S3's replies come in through the gateway endpoint the app subnets
+	// route S3's prefix list to.
+	d = newDP(t, load(t, "../vpc/testdata/three-tier.yaml"))
+	run(t, d, tcp("10.0.10.15", "52.216.10.10", 41000, 443, 2, 0))
+	got, res := run(t, d, tcp("52.216.10.10", "10.0.10.15", 443, 41000, 0x12, time.Millisecond))
+	if res.Reason != ReasonDelivered || len(got) != 1 {
+		t.Errorf("S3 reply through the gateway endpoint: %v (%s), %d observations", res.Reason, res.Detail, len(got))
+	}
+}

@@ -145,7 +145,7 @@ func TestProcessPathSameAsProcess(t *testing.T) {
 		tcp("10.0.0.30", "10.0.20.25", 41000, 5432, 2, 0),                           // rejected at the second hop
 		tcp("10.0.10.15", "203.0.113.80", 42000, 443, 2, 0),                         // out through NAT: three hops
 		tcp("203.0.113.80", "198.51.100.10", 443, 42000, 0x12, time.Second),         // and back
-		tcp("203.0.113.12", "10.0.10.15", 40000, 22, 2, 0),                          // rejected at once
+		tcp("203.0.113.12", "198.51.100.20", 40000, 22, 2, 0),                       // rejected at once
 		tcp("10.0.10.15", "10.0.20.25", 41000, 5432, 0x10, 2*time.Second),           // cached path
 		tcp("10.0.10.15", "10.0.20.25", 41000, 5432, 0x10, 2*time.Second+time.Hour), // after the timeouts
 	} {

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"vpcflow/internal/flow"
@@ -591,12 +592,48 @@ func (d *Dataplane) fromOutside(fe *flowEntry, p *Packet, now int64) {
 		return
 	}
 	if dst := d.topo.InterfaceByPrivateIP(p.Dst); dst != nil {
+		if why := d.noWayIn(p.Src, dst); why != "" {
+			fe.result = &Result{Reason: ReasonNoRoute, Detail: why}
+			return
+		}
 		in := d.addHop(fe, p, d.state[dst.ID], flow.Ingress, p.Src, p.Dst, p.SrcPort, p.DstPort)
 		in.naclCheck = true
 		fe.result = deliveredFromOutside(in.ifc, dst.ID)
 		return
 	}
 	fe.result = &Result{Reason: ReasonUnknownSource, Detail: fmt.Sprintf("neither %s nor %s belongs to the topology", p.Src, p.Dst)}
+}
+
+// noWayIn says why a packet from src, an address of no interface, cannot
+// reach dst's private address, or "" when something could carry it in: a
+// virtual private gateway or transit gateway attached to the VPC, a
+// gateway endpoint the subnet routes src's service to (its replies), a
+// source inside a modelled VPC (a host the topology does not list), or an
+// internet gateway when dst has a public IP (a capture taken on the
+// instance shows the private address the gateway translated to). An
+// internet gateway forwards nothing else: AWS drops such a packet before
+// any interface, so it gets no record (spec §4).
+func (d *Dataplane) noWayIn(src netip.Addr, dst *vpc.Interface) string {
+	if d.topo.VPCOf(src) != nil {
+		return ""
+	}
+	for _, g := range d.topo.Gateways {
+		if (g.Kind == vpc.TargetVPNGateway || g.Kind == vpc.TargetTransitGateway) && slices.Contains(g.VPCIDs, dst.VPCID) {
+			return ""
+		}
+	}
+	if s := d.state[dst.ID]; s != nil {
+		if rt := d.topo.RouteTable(s.subnet.RouteTableID); rt != nil {
+			if r, ok := d.topo.LookupRoute(rt, src); ok && r.Kind == vpc.TargetGatewayEndpoint {
+				return ""
+			}
+		}
+	}
+	if len(dst.PublicIPs) > 0 && d.topo.InternetGatewayOf(dst.VPCID) != nil {
+		return ""
+	}
+	return fmt.Sprintf("nothing carries %s to the private address %s: no VPN or transit gateway is attached to %s, and an internet gateway forwards only to public IPs",
+		src, dst.PrimaryIP, dst.VPCID)
 }
 
 // intoNAT handles a packet from the internet to a NAT gateway's Elastic IP:
