@@ -151,9 +151,7 @@ func protoPortsDoc(proto int16, ports PortRange, icmpType, icmpCode int16) (Scal
 	var t, c *int
 	switch proto {
 	case ProtoTCP, ProtoUDP:
-		if !ports.IsAll() {
-			portsText = Scalar(ports.String())
-		}
+		portsText = Scalar(ports.String()) // required: 0-65535 for all
 	case ProtoICMP, ProtoICMPv6:
 		if icmpType >= 0 {
 			v := int(icmpType)

@@ -460,8 +460,17 @@ func (b *builder) protoPorts(path string, proto, ports Scalar, icmpType, icmpCod
 	}
 	r := AllPorts
 	if pr == ProtoTCP || pr == ProtoUDP {
-		if r, err = ParsePorts(string(ports)); err != nil {
-			b.errf(path+".ports", "%v", err)
+		// AWS refuses a TCP or UDP rule without a port range: a
+		// forgotten ports: must not open every port.
+		switch strings.TrimSpace(string(ports)) {
+		case "":
+			b.errf(path+".ports", "%s rule needs ports: N, N-M, or 0-65535 (or all) for every port", proto)
+		case "-1":
+			b.errf(path+".ports", "ports -1 is not a port range for %s: use 0-65535 (or all) for every port", proto)
+		default:
+			if r, err = ParsePorts(string(ports)); err != nil {
+				b.errf(path+".ports", "%v", err)
+			}
 		}
 	} else if ports != "" && ports != "all" {
 		b.errf(path+".ports", "ports apply only to tcp and udp, not protocol %s", proto)
