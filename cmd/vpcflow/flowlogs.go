@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"io"
 	"strconv"
 	"strings"
@@ -173,6 +174,10 @@ func newFlowLogsDescribeCmd(o *flowLogsOptions) *cobra.Command {
 					return fmt.Errorf("--filter %q: %w", f, err)
 				}
 				in.Filters = append(in.Filters, fs...)
+			}
+			// No data directory is a mistyped --data, not "no flow logs".
+			if _, err := os.Stat(o.data); err != nil {
+				return fmt.Errorf("data directory: %w", err)
 			}
 			s, err := o.open()
 			if err != nil {

@@ -104,6 +104,10 @@ func TestFlowLogsShorthand(t *testing.T) {
 	if _, err := parseDestinationOptions("FileFormat=parquet,PerHour=true"); err == nil {
 		t.Error("unknown destination option accepted")
 	}
+	// A mistyped --data is an error, not an empty list.
+	if out, err := runFlowLogs(t, "flowlogs", "describe", "--data", t.TempDir()+"/missing"); err == nil || !strings.Contains(out+err.Error(), "data directory") {
+		t.Errorf("describe of a missing data directory: %s", out)
+	}
 }
 
 // While a running vpcflow holds the data directory, flow logs change only

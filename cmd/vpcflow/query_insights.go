@@ -104,7 +104,7 @@ func runQueryInsights(cmd *cobra.Command, o queryInsightsOptions, query string) 
 			continue
 		}
 		if *t.dst, err = time.Parse(time.RFC3339, t.val); err != nil {
-			return fmt.Errorf("%s: want an RFC 3339 time such as 2026-11-23T10:00:00Z: %w", t.flag, err)
+			return fmt.Errorf("%s %q: want an RFC 3339 time such as 2026-11-23T10:00:00Z", t.flag, t.val)
 		}
 	}
 	dir, err := findLogStore(o.data)
