@@ -191,6 +191,11 @@ func (d *DB) Query(ctx context.Context, query string) (*Result, error) {
 	if isAthenaDDL(query) {
 		return nil, ErrAthenaDDL
 	}
+	// DuckDB's Prepare runs every statement of a script but the last:
+	// refuse scripts before anything is prepared.
+	if statements(query) != 1 {
+		return nil, ErrNotReadOnly
+	}
 	if err := checkReadOnly(ctx, c, query); err != nil {
 		return nil, err
 	}
@@ -302,6 +307,76 @@ func checkReadOnly(ctx context.Context, c *sql.Conn, query string) error {
 		}
 		return ErrNotReadOnly
 	})
+}
+
+// statements counts the statements of a SQL script: the non-blank pieces
+// between semicolons outside quotes ('…', "…", $tag$…$tag$) and comments
+// (-- and /* */). A reading stricter than DuckDB's is harmless here: a
+// piece it would not count only makes a query refused.
+func statements(query string) int {
+	n, blank := 0, true
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == ';':
+			if !blank {
+				n++
+			}
+			blank = true
+			continue
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
+			continue
+		case c == '-' && strings.HasPrefix(query[i:], "--"):
+			if j := strings.IndexByte(query[i:], '\n'); j >= 0 {
+				i += j
+			} else {
+				i = len(query)
+			}
+			continue
+		case c == '/' && strings.HasPrefix(query[i:], "/*"):
+			if j := strings.Index(query[i+2:], "*/"); j >= 0 {
+				i += j + 3
+			} else {
+				i = len(query)
+			}
+			continue
+		case c == '\'' || c == '"':
+			// A doubled quote inside is two quoted runs back to back.
+			if j := strings.IndexByte(query[i+1:], c); j >= 0 {
+				i += j + 1
+			} else {
+				i = len(query)
+			}
+		case c == '$':
+			if tag, ok := dollarTag(query[i:]); ok {
+				if j := strings.Index(query[i+len(tag):], tag); j >= 0 {
+					i += len(tag) + j + len(tag) - 1
+				} else {
+					i = len(query)
+				}
+			}
+		}
+		blank = false
+	}
+	if !blank {
+		n++
+	}
+	return n
+}
+
+// dollarTag returns the $tag$ that opens a dollar-quoted string at the
+// start of s.
+func dollarTag(s string) (string, bool) {
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '$':
+			return s[:i+1], true
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 1 && c >= '0' && c <= '9':
+		default:
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // explainsByRunning reports whether an EXPLAIN statement has the ANALYZE
