@@ -3,6 +3,7 @@ package traffic
 import (
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
@@ -220,8 +221,11 @@ func (c *compiler) buildInternet(doc *Document) {
 		if len(doc.Internet.CIDRs) > 0 {
 			cidrs = doc.Internet.CIDRs
 		}
-		if doc.Internet.Hosts > 0 {
-			hosts = doc.Internet.Hosts
+		switch h := doc.Internet.Hosts; {
+		case h < 0 || h > maxInternetHosts:
+			c.errf("$.internet.hosts", "invalid hosts %d: expected 1 to %d public hosts (default %d)", h, maxInternetHosts, hosts)
+		case h > 0:
+			hosts = h
 		}
 	}
 	var prefixes []netip.Prefix
@@ -329,9 +333,9 @@ func (c *compiler) workload(p string, d WorkloadDoc, total time.Duration) *Workl
 	if d.Diurnal != nil {
 		w.Diurnal = c.diurnal(p+".diurnal", *d.Diurnal)
 	}
-	w.Request = c.dist(p+".request", string(d.Request), Fixed(500))
-	w.Response = c.dist(p+".response", string(d.Response), Fixed(2000))
-	w.Requests = c.dist(p+".requests", string(d.Requests), Fixed(1))
+	w.Request = c.limitDist(p+".request", string(d.Request), Fixed(500), maxMessage, "1e12 bytes (a terabyte) per request")
+	w.Response = c.limitDist(p+".response", string(d.Response), Fixed(2000), maxMessage, "1e12 bytes (a terabyte) per response")
+	w.Requests = c.limitDist(p+".requests", string(d.Requests), Fixed(1), maxRequests, "100000 request/response exchanges per connection")
 	switch d.Close {
 	case "", "fin":
 	case "rst":
@@ -415,6 +419,8 @@ func (c *compiler) incident(p string, d IncidentDoc, total time.Duration) *Workl
 			c.errf(p, "exfiltration needs bytes (e.g. 2GB)")
 		} else if v, err := parseQuantity(string(d.Bytes)); err != nil || v <= 0 {
 			c.errf(p+".bytes", "invalid bytes %q: expected a size such as 500MB or 2GB", d.Bytes)
+		} else if v > maxBulk {
+			c.errf(p+".bytes", "invalid bytes %q: at most 1e15 (a petabyte)", d.Bytes)
 		} else {
 			w.Bytes = v
 		}
@@ -449,6 +455,8 @@ func (c *compiler) rate(p, s string, required bool) Rate {
 	r, err := ParseRate(s)
 	if err != nil {
 		c.errf(p, "%v", err)
+	} else if r > maxRate {
+		c.errf(p, "invalid rate %q: at most %d/s (conversations a second)", s, maxRate)
 	}
 	return r
 }
@@ -460,6 +468,24 @@ func (c *compiler) dist(p, s string, def Dist) Dist {
 	d, err := ParseDist(s)
 	if err != nil {
 		c.errf(p, "%v", err)
+	}
+	return d
+}
+
+// limitDist parses a distribution that sizes what the engine builds and
+// checks it against limit: every draw of a fixed or uniform one, the mean
+// of an exp or lognormal one (whose draws the engine cuts to limit).
+// bound says limit in words.
+func (c *compiler) limitDist(p, s string, def Dist, limit float64, bound string) Dist {
+	d := c.dist(p, s, def)
+	switch {
+	case s == "":
+	case d.upper() <= limit:
+	case math.IsInf(d.upper(), 1) && d.Mean() <= limit:
+	case math.IsInf(d.upper(), 1):
+		c.errf(p, "invalid distribution %q: the mean may be at most %s (draws above it are cut to it)", s, bound)
+	default:
+		c.errf(p, "invalid distribution %q: at most %s", s, bound)
 	}
 	return d
 }

@@ -92,6 +92,39 @@ func bounded(s string, d Dist) (Dist, error) {
 // is below mean·e^98 and an exponential one below 50·mean.
 const maxMean = 1e18
 
+// Upper bounds of what a scenario may ask for, so that a typo (1e17 for
+// 1e7) is an error at its line instead of a run that exhausts memory or
+// never ends. Each is far beyond any workload worth simulating.
+const (
+	// maxRequests bounds a connection's request/response exchanges: a
+	// TCP connection keeps the sizes of all of them (1.6 MB at the
+	// bound).
+	maxRequests = 100_000
+	// maxMessage bounds the bytes of one request or response (a
+	// terabyte: 22 hours to transfer at the engine's 100 Mbit/s; far
+	// more would overflow the transfer time).
+	maxMessage = 1e12
+	// maxRate bounds a workload's conversations per second (864 million
+	// a day).
+	maxRate = 10_000
+	// maxBulk bounds an exfiltration's volume (a petabyte).
+	maxBulk = 1e15
+	// maxInternetHosts bounds the scenario's pool of public hosts, which
+	// is built up front.
+	maxInternetHosts = 100_000
+)
+
+// upper is the largest value d draws: +Inf for exp and lognormal.
+func (d Dist) upper() float64 {
+	switch d.kind {
+	case distFixed:
+		return d.a
+	case distUniform:
+		return d.b
+	}
+	return math.Inf(1)
+}
+
 // parseQuantity parses a number with an optional K/M/G (decimal, also KB,
 // MB, GB) or KiB/MiB/GiB suffix.
 func parseQuantity(s string) (float64, error) {

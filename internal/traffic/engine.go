@@ -351,11 +351,11 @@ func (s *spawner) newConv(e *Engine) actor {
 		*c = udpConv{conv: base, req: sizeOf(w.Request, r, 1), resp: sizeOf(w.Response, r, 0), retries: udpRetries(w)}
 		return c
 	case convICMP:
-		return &icmpConv{conv: base, left: max(1, int(w.Requests.Sample(r)+0.5))}
+		return &icmpConv{conv: base, left: requests(w, r)}
 	case convBulk:
 		return &tcpConv{conv: base, bulk: int64(w.Bytes), bulkUntil: s.until, exchanges: 1}
 	}
-	n := max(1, int(w.Requests.Sample(r)+0.5))
+	n := requests(w, r)
 	c := e.pool.tcp()
 	req, resp := c.req, c.resp
 	*c = tcpConv{conv: base, exchanges: n, rst: w.RST}
@@ -423,9 +423,17 @@ func udpRetries(w *Workload) int {
 	return 2
 }
 
+// sizeOf draws a message size, cut to maxMessage (an exp or lognormal
+// draw is unbounded).
 func sizeOf(d Dist, r *rand.Rand, floor int) int {
-	v := int(d.Sample(r) + 0.5)
+	v := int(min(d.Sample(r), maxMessage) + 0.5)
 	return max(v, floor)
+}
+
+// requests draws a connection's exchanges, 1 to maxRequests: the TCP
+// connection allocates the sizes of all of them up front.
+func requests(w *Workload, r *rand.Rand) int {
+	return max(1, int(min(w.Requests.Sample(r), maxRequests)+0.5))
 }
 
 func (s *spawner) portCount() int {

@@ -35,7 +35,7 @@ type Document struct {
 // from.
 type InternetDoc struct {
 	CIDRs []string `yaml:"cidrs,omitempty"`
-	Hosts int      `yaml:"hosts,omitempty"`
+	Hosts int      `yaml:"hosts,omitempty"` // 1 to 100,000; 0 or none: 5000
 }
 
 // FlowLogDoc is a flow log to create before traffic starts (the fields of
