@@ -15,48 +15,49 @@ import (
 // with a complete header. It reports false for anything else, and the
 // caller decodes the frame with gopacket (decode), which also says why a
 // frame is skipped: for every frame it accepts, fastDecode gives the packet
-// decode gives (TestFastDecodeMatchesGopacket, FuzzDecode).
-func fastDecode(lt layers.LinkType, data []byte, p *traffic.Packet) bool {
+// decode gives (TestFastDecodeMatchesGopacket, FuzzDecode). wire is the
+// frame's length on the wire; an IP length beyond it is left to decode.
+func fastDecode(lt layers.LinkType, data []byte, wire int, p *traffic.Packet) bool {
 	switch lt {
 	case layers.LinkTypeEthernet:
 		if len(data) < 14 {
 			return false
 		}
 		et := binary.BigEndian.Uint16(data[12:14])
-		data = data[14:]
+		data, wire = data[14:], wire-14
 		if et == 0x8100 {
 			if len(data) < 4 {
 				return false
 			}
 			et = binary.BigEndian.Uint16(data[2:4])
-			data = data[4:]
+			data, wire = data[4:], wire-4
 		}
 		switch et {
 		case 0x0800:
-			return fastIPv4(data, p)
+			return fastIPv4(data, wire, p)
 		case 0x86dd:
-			return fastIPv6(data, p)
+			return fastIPv6(data, wire, p)
 		}
 		return false
 	case layers.LinkTypeRaw, 12, 14:
 		if rawIsIPv6(lt, data) {
-			return fastIPv6(data, p)
+			return fastIPv6(data, wire, p)
 		}
-		return fastIPv4(data, p)
+		return fastIPv4(data, wire, p)
 	case layers.LinkTypeIPv4:
-		return fastIPv4(data, p)
+		return fastIPv4(data, wire, p)
 	case layers.LinkTypeIPv6:
-		return fastIPv6(data, p)
+		return fastIPv6(data, wire, p)
 	}
 	return false
 }
 
-func fastIPv4(data []byte, p *traffic.Packet) bool {
+func fastIPv4(data []byte, wire int, p *traffic.Packet) bool {
 	if len(data) < 20 || data[0] != 0x45 { // version 4, no options
 		return false
 	}
 	length := int(binary.BigEndian.Uint16(data[2:4]))
-	if length < 20 || binary.BigEndian.Uint16(data[6:8])&0x3fff != 0 { // length 0 (TSO), fragments
+	if length < 20 || length > wire || binary.BigEndian.Uint16(data[6:8])&0x3fff != 0 { // length 0 (TSO), fragments
 		return false
 	}
 	proto := data[9]
@@ -73,13 +74,13 @@ func fastIPv4(data []byte, p *traffic.Packet) bool {
 	return fastL4(l4, p)
 }
 
-func fastIPv6(data []byte, p *traffic.Packet) bool {
+func fastIPv6(data []byte, wire int, p *traffic.Packet) bool {
 	if len(data) < 40 || data[0]>>4 != 6 {
 		return false
 	}
 	length := int(binary.BigEndian.Uint16(data[4:6]))
 	proto := data[6]
-	if length == 0 || (proto != traffic.ProtoTCP && proto != traffic.ProtoUDP && proto != traffic.ProtoICMPv6) {
+	if length == 0 || length+40 > wire || (proto != traffic.ProtoTCP && proto != traffic.ProtoUDP && proto != traffic.ProtoICMPv6) {
 		return false // jumbogram, extension headers, other protocols
 	}
 	l4 := data[40:min(40+length, len(data))]

@@ -23,17 +23,17 @@ func slowDecoder() *Reader {
 
 // checkFrame decodes one frame both ways: when fastDecode accepts it,
 // gopacket must accept it too and give the same packet.
-func checkFrame(t *testing.T, slow *Reader, lt layers.LinkType, data []byte) (fast bool) {
+func checkFrame(t *testing.T, slow *Reader, lt layers.LinkType, data []byte, wire int) (fast bool) {
 	t.Helper()
 	var fp, sp traffic.Packet
-	if !fastDecode(lt, data, &fp) {
+	if !fastDecode(lt, data, wire, &fp) {
 		return false
 	}
 	parser := slow.parserFor(lt, data)
 	if parser == nil {
 		t.Fatalf("link type %d: fast decoder accepts what gopacket does not support", lt)
 	}
-	if reason := slow.decode(parser, data, &sp); reason != "" {
+	if reason := slow.decode(parser, data, wire, &sp); reason != "" {
 		t.Fatalf("link type %d frame % x: fast decoder accepts, gopacket skips: %s", lt, data, reason)
 	}
 	if fp != sp {
@@ -130,7 +130,7 @@ func TestFastDecodeMatchesGopacket(t *testing.T) {
 				lt = ci.AncillaryData[0].(layers.LinkType)
 			}
 			frames++
-			if checkFrame(t, slow, lt, b) {
+			if checkFrame(t, slow, lt, b, max(ci.Length, ci.CaptureLength)) {
 				fast++
 			}
 		}
@@ -285,9 +285,13 @@ func TestFastDecodeEdges(t *testing.T) {
 	slow := slowDecoder()
 	fast := 0
 	for _, f := range edgeFrames() {
-		if checkFrame(t, slow, f.lt, f.data) {
+		if checkFrame(t, slow, f.lt, f.data, len(f.data)) {
 			fast++
 		}
+		// Cut by a snap length, and shorter on the wire than the IP
+		// length says.
+		checkFrame(t, slow, f.lt, f.data, len(f.data)+1000)
+		checkFrame(t, slow, f.lt, f.data, len(f.data)-len(f.data)/4)
 	}
 	if fast == 0 {
 		t.Fatal("the fast decoder took none of the edge frames")
@@ -303,6 +307,8 @@ func FuzzFastDecode(f *testing.F) {
 		if _, ok := supported[layers.LinkType(lt)]; !ok {
 			return
 		}
-		checkFrame(t, slowDecoder(), layers.LinkType(lt), data)
+		for _, wire := range []int{len(data), len(data) + 1000, len(data) - len(data)/4} {
+			checkFrame(t, slowDecoder(), layers.LinkType(lt), data, wire)
+		}
 	})
 }
