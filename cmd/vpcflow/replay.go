@@ -112,6 +112,12 @@ func printReplay(cmd *cobra.Command, res *demo.ReplayResult) {
 	if cs.Truncated > 0 {
 		fmt.Fprintf(w, "  %s packets were captured shorter than sent (snap length); sizes come from their IP headers\n", fmtInt(int64(cs.Truncated)))
 	}
+	if cs.LengthClamped > 0 {
+		fmt.Fprintf(w, "  %s packets claimed an IP length longer than their frame; their size is the frame's\n", fmtInt(int64(cs.LengthClamped)))
+	}
+	if cs.Untimed > 0 {
+		fmt.Fprintf(w, "  %s packets came in pcapng simple packet blocks, which have no time: each took the time of the packet before it\n", fmtInt(int64(cs.Untimed)))
+	}
 	if n := cs.SkippedTotal(); n > 0 {
 		fmt.Fprintf(w, "  %s of %s frames skipped:\n", fmtInt(int64(n)), fmtInt(int64(cs.Frames)))
 		reasons := make([]string, 0, len(cs.Skipped))

@@ -171,6 +171,19 @@ func TestReplayCLI(t *testing.T) {
 			t.Errorf("%v: --out created before the flags were checked", bad)
 		}
 	}
+	// A 60-byte frame whose IP header claims 65,535 bytes: counted as the
+	// 46 IP bytes the frame carries, and said so.
+	frame := make([]byte, 60)
+	copy(frame[12:], []byte{0x08, 0x00, 0x45, 0, 0xff, 0xff, 0, 0, 0x40, 0, 64, 6, 0, 0, 198, 18, 0, 1, 10, 0, 10, 10,
+		0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff})
+	rec := []byte{0x00, 0x6f, 0x1d, 0x69, 0, 0, 0, 0, 60, 0, 0, 0, 60, 0, 0, 0} // 60 bytes captured of 60
+	hdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0}
+	long := filepath.Join(t.TempDir(), "long-ip.pcap")
+	os.WriteFile(long, append(append(hdr, rec...), frame...), 0o644)
+	out, _, err := runCmd(t, newReplayCmd(), "--topology", topo, "--pcap", long, "--out", filepath.Join(t.TempDir(), "out"))
+	if err != nil || !strings.Contains(out, "Replayed 1 packets (46 bytes)") || !strings.Contains(out, "1 packets claimed an IP length longer than their frame") {
+		t.Errorf("IP length beyond the frame: %v\n%s", err, out)
+	}
 	dir := filepath.Join(t.TempDir(), "out")
 	out, stderr, err := runCmd(t, newReplayCmd(), "--topology", topo, "--pcap", "../../internal/traffic/capture/testdata/vlan-ipv6-arp.pcapng", "--out", dir)
 	if err != nil {
