@@ -18,7 +18,7 @@ type FormatError struct {
 
 func (e *FormatError) Error() string {
 	if e.Field != "" {
-		return fmt.Sprintf("log format: offset %d: %s: %q", e.Offset, e.Msg, e.Field)
+		return fmt.Sprintf("log format: offset %d: %s: %s", e.Offset, e.Msg, QuoteToken(e.Field))
 	}
 	return fmt.Sprintf("log format: offset %d: %s", e.Offset, e.Msg)
 }

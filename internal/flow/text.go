@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -35,9 +37,26 @@ func (e *SyntaxError) Error() string {
 		pos = fmt.Sprintf("column %d: ", e.Column)
 	}
 	if e.Field != "" {
-		return fmt.Sprintf("%sfield %s: %s (got %q)", pos, e.Field, e.Msg, e.Token)
+		return fmt.Sprintf("%sfield %s: %s (got %s)", pos, e.Field, e.Msg, QuoteToken(e.Token))
 	}
 	return pos + e.Msg
+}
+
+// maxQuoted bounds how much of an input token an error message repeats: a
+// multi-megabyte token would otherwise be echoed whole on stderr.
+const maxQuoted = 64
+
+// QuoteToken quotes s as %q does, cut to its first 64 bytes (at a rune
+// boundary) with an ellipsis and the full length when it is longer.
+func QuoteToken[T string | []byte](s T) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(string(s))
+	}
+	cut := maxQuoted
+	for cut > maxQuoted-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(string(s[:cut])), len(s))
 }
 
 // Unwrap makes errors.Is(err, ErrSyntax) hold.
@@ -159,8 +178,7 @@ func (d *Decoder) Decode(line []byte, r *Record) error {
 				Msg: "trailing comment is not part of a flow log record"}
 		}
 		if n >= want {
-			return &SyntaxError{Column: start + 1, Token: string(line[start:i]),
-				Msg: fmt.Sprintf("expected %d fields, found more (extra token %q)", want, line[start:i])}
+			return extraToken(want, line[start:i], start+1)
 		}
 		if err := d.decodeField(d.format.fields[n], line[start:i], r); err != nil {
 			err.Column = start + 1
@@ -175,6 +193,15 @@ func (d *Decoder) Decode(line []byte, r *Record) error {
 	return nil
 }
 
+// extraToken is the error for a token past the last field, out of line to
+// keep Decode's hot loop small.
+//
+//go:noinline
+func extraToken(want int, tok []byte, col int) *SyntaxError {
+	return &SyntaxError{Column: col, Token: string(tok),
+		Msg: fmt.Sprintf("expected %d fields, found more (extra token %s)", want, QuoteToken(tok))}
+}
+
 func (d *Decoder) decodeField(id FieldID, tok []byte, r *Record) *SyntaxError {
 	if len(tok) == 1 && tok[0] == '-' {
 		if id == FieldLogStatus || id == FieldVersion {
@@ -186,7 +213,7 @@ func (d *Decoder) decodeField(id FieldID, tok []byte, r *Record) *SyntaxError {
 	case KindInt32, KindInt64:
 		v, ok := parseUint(tok)
 		if !ok {
-			return fieldErr(id, tok, "expected a non-negative integer")
+			return decodeLongUint(id, tok, r)
 		}
 		if max := intMax(id); v > max {
 			return fieldErr(id, tok, fmt.Sprintf("value out of range 0-%d", max))
@@ -346,6 +373,8 @@ func parseAddr(b []byte) (netip.Addr, bool) {
 	return netip.AddrFrom4(ip), true
 }
 
+// parseUint parses up to 19 digits, which cannot overflow a uint64.
+// Longer tokens go to parseLongUint.
 func parseUint(b []byte) (uint64, bool) {
 	if len(b) == 0 || len(b) > 19 {
 		return 0, false
@@ -358,6 +387,38 @@ func parseUint(b []byte) (uint64, bool) {
 		v = v*10 + uint64(c-'0')
 	}
 	return v, true
+}
+
+// decodeLongUint decodes an integer token parseUint refused, off the hot
+// path: leading zeros do not count (as in shorter tokens), more than 19
+// digits are out of any field's range, anything else is not a number.
+//
+//go:noinline
+func decodeLongUint(id FieldID, tok []byte, r *Record) *SyntaxError {
+	b := tok
+	for len(b) > 1 && b[0] == '0' {
+		b = b[1:]
+	}
+	v, ok := parseUint(b)
+	if !ok {
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return fieldErr(id, tok, "expected a non-negative integer")
+			}
+		}
+		if len(b) == 0 {
+			return fieldErr(id, tok, "expected a non-negative integer")
+		}
+		v = math.MaxUint64 // out of range below
+	}
+	if max := intMax(id); v > max {
+		return fieldErr(id, tok, fmt.Sprintf("value out of range 0-%d", max))
+	}
+	if id == FieldTrafficPath && (v < 1 || v > 8) {
+		return fieldErr(id, tok, "expected a traffic-path from 1 to 8")
+	}
+	r.SetInt(id, int64(v))
+	return nil
 }
 
 func fieldErr(id FieldID, tok []byte, msg string) *SyntaxError {

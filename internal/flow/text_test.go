@@ -3,6 +3,7 @@ package flow
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -59,4 +60,66 @@ func TestParseAddrMatchesNetip(t *testing.T) {
 			t.Errorf("parseAddr(%q) = %v, %v; netip says %v, %v", s, got, ok, want, err)
 		}
 	}
+}
+
+// An integer too large for its field is out of range, however many digits
+// it has (20 digits and more used to read as "not an integer").
+func TestIntegerOutOfRange(t *testing.T) {
+	f, err := ParseFormat("${bytes} ${srcport}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ line, want string }{
+		{"18446744073709551615 1", `column 1: field bytes: value out of range 0-9223372036854775807 (got "18446744073709551615")`},
+		{"9223372036854775808 1", `column 1: field bytes: value out of range 0-9223372036854775807 (got "9223372036854775808")`},
+		{"99999999999999999999999 1", `column 1: field bytes: value out of range 0-9223372036854775807 (got "99999999999999999999999")`},
+		{"1 000000000000000000065536", `column 3: field srcport: value out of range 0-65535 (got "000000000000000000065536")`},
+		{"1 -1", `column 3: field srcport: expected a non-negative integer (got "-1")`},
+		{"1 1234567890123456789012x", `column 3: field srcport: expected a non-negative integer (got "1234567890123456789012x")`},
+	} {
+		var r Record
+		if err := NewDecoder(f).Decode([]byte(tc.line), &r); err == nil || err.Error() != tc.want {
+			t.Errorf("%q: %v\nwant %s", tc.line, err, tc.want)
+		}
+	}
+	// Leading zeros do not count, at any length.
+	r, err := DecodeLine(f, "00000000000000000000009223372036854775807 0000000000000000000000080")
+	if err != nil || r.Bytes != 1<<63-1 || r.SrcPort != 80 {
+		t.Errorf("leading zeros: %+v %v", r, err)
+	}
+}
+
+func TestQuoteTokenCutsLongInput(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"abc", `"abc"`},
+		{strings.Repeat("x", 64), `"` + strings.Repeat("x", 64) + `"`},
+		{strings.Repeat("x", 65), `"` + strings.Repeat("x", 64) + `"… (65 bytes)`},
+		// Cut at a rune boundary: 63 x then a 2-byte rune.
+		{strings.Repeat("x", 63) + "é" + "yy", `"` + strings.Repeat("x", 63) + `"… (67 bytes)`},
+		{"\x00\xff", `"\x00\xff"`},
+	} {
+		if got := QuoteToken(tc.in); got != tc.want {
+			t.Errorf("QuoteToken(%.20q…) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	long := strings.Repeat("y", 5<<20)
+	_, err := DecodeLine(DefaultFormat, "2 123 eni-1 1.2.3.4 5.6.7.8 1 22 6 1 1 1 1 ACCEPT OK "+long)
+	if err == nil || len(err.Error()) > 160 {
+		t.Errorf("extra token error is %d bytes", len(errString(err)))
+	}
+	_, err = DecodeLine(DefaultFormat, long)
+	if err == nil || len(err.Error()) > 160 {
+		t.Errorf("bad field error is %d bytes", len(errString(err)))
+	}
+	_, err = ParseHeader("srcaddr " + long)
+	if err == nil || len(err.Error()) > 160 {
+		t.Errorf("header error is %d bytes", len(errString(err)))
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

@@ -3,6 +3,8 @@ package flowfile
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -241,7 +243,16 @@ func openParquetSource(r io.Reader, br *bufio.Reader, opt Options) (*parquetSour
 		}
 		ra, size = bytes.NewReader(data), int64(len(data))
 	}
-	pf, err := parquet.OpenFile(ra, size)
+	if err := checkParquetEnd(ra, size); err != nil {
+		return nil, fmt.Errorf("%s: %w", opt.Name, err)
+	}
+	var pf *parquet.File
+	err := parquetCall(func() (err error) {
+		// The page index and bloom filters serve seeks and lookups, not a
+		// sequential read: skipping them saves reads and their parsing.
+		pf, err = parquet.OpenFile(ra, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: parquet: %w", opt.Name, err)
 	}
@@ -275,6 +286,40 @@ func openParquetSource(r io.Reader, br *bufio.Reader, opt Options) (*parquetSour
 	}, nil
 }
 
+// checkParquetEnd tells a truncated object from a corrupt one before
+// parquet-go reports "invalid magic footer" or a negative read offset: a
+// complete object ends with its footer length and "PAR1", and the footer
+// fits between the two magic numbers.
+func checkParquetEnd(ra io.ReaderAt, size int64) error {
+	const minSize = 12 // "PAR1", footer length, "PAR1"
+	if size < minSize {
+		return fmt.Errorf("not a complete Parquet object: %d bytes, less than the 12 of an empty one (truncated?)", size)
+	}
+	var tail [8]byte
+	if n, err := ra.ReadAt(tail[:], size-8); n < len(tail) {
+		return fmt.Errorf("parquet: reading the footer: %w", err)
+	}
+	if string(tail[4:]) != "PAR1" {
+		return fmt.Errorf("not a complete Parquet object: %d bytes without the closing \"PAR1\" (truncated?)", size)
+	}
+	if n := binary.LittleEndian.Uint32(tail[:4]); int64(n) > size-minSize {
+		return fmt.Errorf("not a complete Parquet object: footer length %d does not fit in its %d bytes (truncated or corrupt?)", n, size)
+	}
+	return nil
+}
+
+// parquetCall runs a parquet-go call that can panic on corrupt input (it
+// slices with lengths read from the object) and returns the panic as an
+// error: a bad input file must not crash the program.
+func parquetCall(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("corrupt Parquet object (%v)", r)
+		}
+	}()
+	return f()
+}
+
 // isFileAtStart reports whether r is a regular file whose unread bytes are
 // all still in it (the bufio.Reader only peeked).
 func isFileAtStart(r io.Reader, br *bufio.Reader) bool {
@@ -292,7 +337,11 @@ func isFileAtStart(r io.Reader, br *bufio.Reader) bool {
 
 func (s *parquetSource) next(rec *flow.Record) (bool, error) {
 	if s.pos == s.n {
-		n, err := s.r.ReadRows(s.rows)
+		var n int
+		err := parquetCall(func() (err error) {
+			n, err = s.r.ReadRows(s.rows)
+			return err
+		})
 		if n == 0 {
 			if err == nil || err == io.EOF {
 				return false, nil
@@ -325,7 +374,14 @@ func (s *parquetSource) next(rec *flow.Record) (bool, error) {
 			return false, fmt.Errorf("%s: parquet row %d: column %s has unsupported type %s", s.name, s.row, id.Info().Column, v.Kind())
 		}
 		if err := s.dec.DecodeToken(id, s.buf, rec); err != nil {
-			return false, fmt.Errorf("%s: parquet row %d: %w", s.name, s.row, err)
+			// Not a *flow.SyntaxError: it has no text line and column, and
+			// a Parquet read stops at a bad value even in lenient mode.
+			msg := err.Error()
+			var se *flow.SyntaxError
+			if errors.As(err, &se) {
+				msg = se.Msg + " (got " + flow.QuoteToken(se.Token) + ")"
+			}
+			return false, fmt.Errorf("%s: parquet row %d, column %s: %s", s.name, s.row, id.Info().Column, msg)
 		}
 	}
 	return true, nil

@@ -6,12 +6,11 @@ package flowfile
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/klauspost/compress/gzip"
 
 	"vpcflow/internal/flow"
 )
@@ -43,6 +42,10 @@ type Stats struct {
 	Headers int     // header lines
 	Skipped int     // malformed lines skipped (lenient mode)
 	Errors  []error // the first MaxKeptErrors skipped-line errors
+	// Warnings are conditions that did not stop the read and lost no
+	// record, such as trailing data after the last gzip member
+	// (*TrailingDataError).
+	Warnings []error
 	// Format is, after Transcode, the format of the last header written.
 	Format flow.Format
 }
@@ -57,6 +60,7 @@ func (s *Stats) add(o Stats) {
 			s.Errors = append(s.Errors, e)
 		}
 	}
+	s.Warnings = append(s.Warnings, o.Warnings...)
 }
 
 // Kind is the encoding of an input stream, found from its first bytes.
@@ -96,17 +100,23 @@ func sniff(br *bufio.Reader) Kind {
 	return KindText
 }
 
-// openText returns the decompressed text stream of br.
-func openText(br *bufio.Reader, kind Kind, name string) (io.Reader, io.Closer, error) {
+// openText returns the decompressed text stream of br, which reads from
+// cnt, and for gzip the stream that knows the compressed offset.
+func openText(br *bufio.Reader, cnt *countReader, kind Kind, name string) (io.Reader, *gzipStream, error) {
 	if kind != KindGzip {
 		return br, nil, nil
 	}
-	zr, err := gzip.NewReader(br)
+	gz, err := newGzipStream(br, cnt, name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: gzip: %w", name, err)
+		return nil, nil, err
 	}
-	return zr, zr, nil
+	return gz, gz, nil
 }
+
+// utf8BOM is accepted (and dropped) at the start of a text stream: editors
+// on Windows add it, and AWS's header line would not be recognised after
+// it.
+const utf8BOM = "\xef\xbb\xbf"
 
 // lineClass is what a line holds.
 type lineClass uint8
@@ -149,6 +159,103 @@ func classify(line []byte, comments bool) (lineClass, flow.Format) {
 	return lineHeader, f
 }
 
+// badHeader explains why a line that failed to decode as a record is not
+// a header line either, when it was meant as one: its first token and at
+// least half of its tokens are field names. It returns nil for other
+// lines, whose record error stands. It runs only on the error path.
+func badHeader(line []byte) *flow.SyntaxError {
+	type tok struct {
+		col int
+		id  flow.FieldID
+		ok  bool
+	}
+	var toks []tok
+	known := 0
+	for i := 0; i < len(line); {
+		if c := line[i]; c == ' ' || c == '\t' || c == '\r' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(line) && line[j] != ' ' && line[j] != '\t' && line[j] != '\r' {
+			j++
+		}
+		id, ok := flow.LookupField(string(line[i:j]))
+		if len(toks) == 0 && !ok {
+			return nil
+		}
+		if ok {
+			known++
+		}
+		toks = append(toks, tok{col: i + 1, id: id, ok: ok})
+		i = j
+	}
+	if len(toks) == 0 || known*2 < len(toks) {
+		return nil
+	}
+	first := map[flow.FieldID]int{}
+	for _, t := range toks {
+		name := tokenAt(line, t.col-1)
+		if !t.ok {
+			msg := "header line: unknown field name " + flow.QuoteToken(name)
+			if s := suggestField(string(name)); s != "" {
+				msg += " (did you mean " + s + "?)"
+			}
+			return &flow.SyntaxError{Column: t.col, Token: string(name), Msg: msg}
+		}
+		if c, dup := first[t.id]; dup {
+			return &flow.SyntaxError{Column: t.col, Token: string(name),
+				Msg: fmt.Sprintf("header line: duplicate field name %s (also at column %d)", flow.QuoteToken(name), c)}
+		}
+		first[t.id] = t.col
+	}
+	return nil // a valid header line: not this function's case
+}
+
+func tokenAt(line []byte, i int) []byte {
+	j := i
+	for j < len(line) && line[j] != ' ' && line[j] != '\t' && line[j] != '\r' {
+		j++
+	}
+	return line[i:j]
+}
+
+// suggestField returns the field name closest to a misspelt one (at most
+// two edits away), or "".
+func suggestField(name string) string {
+	if len(name) > 64 {
+		return ""
+	}
+	best, bestD := "", 3
+	for _, f := range flow.Fields() {
+		if d := editDistance(name, f.Name); d < bestD {
+			best, bestD = f.Name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 // Reader reads records one at a time from a text (plain or gzip) or
 // Parquet stream:
 //
@@ -166,7 +273,9 @@ type Reader struct {
 
 	// text
 	br      *bufio.Reader
-	long    []byte // a line longer than the buffer
+	gz      *gzipStream // for gzip input
+	ended   bool        // the text stream reached its end
+	long    []byte      // a line longer than the buffer
 	dec     *flow.Decoder
 	format  flow.Format
 	started bool // a format has been settled
@@ -211,7 +320,8 @@ func NewReader(r io.Reader, opt Options) (*Reader, error) {
 	if opt.Name == "" {
 		opt.Name = "input"
 	}
-	br := bufio.NewReaderSize(r, readBufSize)
+	cnt := &countReader{r: r}
+	br := bufio.NewReaderSize(cnt, readBufSize)
 	rd := &Reader{opt: opt, kind: sniff(br)}
 	if rd.kind == KindParquet {
 		src, err := openParquetSource(r, br, opt)
@@ -223,12 +333,12 @@ func NewReader(r io.Reader, opt Options) (*Reader, error) {
 		rd.started = true
 		return rd, nil
 	}
-	text, closer, err := openText(br, rd.kind, opt.Name)
+	text, gz, err := openText(br, cnt, rd.kind, opt.Name)
 	if err != nil {
 		return nil, err
 	}
-	if closer != nil {
-		rd.closer = append(rd.closer, closer)
+	if gz != nil {
+		rd.gz = gz
 		br = bufio.NewReaderSize(text, readBufSize)
 	}
 	rd.br = br
@@ -298,10 +408,15 @@ func (rd *Reader) readLine() ([]byte, error) {
 		err = nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", rd.opt.Name, err)
+		// The partial line before a decompression error is dropped: it
+		// is cut short, and the error says after which line.
+		return nil, withLine(err, rd.opt.Name, rd.stats.Lines)
 	}
 	if n := len(line); n > 0 && line[n-1] == '\n' {
 		line = line[:n-1]
+	}
+	if rd.stats.Lines == 0 {
+		line = bytes.TrimPrefix(line, []byte(utf8BOM))
 	}
 	return line, nil
 }
@@ -331,6 +446,11 @@ func (rd *Reader) Next() bool {
 		if err != nil {
 			if err != io.EOF {
 				rd.err = err
+			} else if !rd.ended {
+				rd.ended = true
+				if rd.gz != nil && rd.gz.trailing != nil {
+					rd.stats.Warnings = append(rd.stats.Warnings, rd.gz.trailing)
+				}
 			}
 			return false
 		}
@@ -350,6 +470,9 @@ func (rd *Reader) Next() bool {
 			rd.setFormat(flow.DefaultFormat)
 		}
 		if err := rd.dec.Decode(line, &rd.rec); err != nil {
+			if he := badHeader(line); he != nil {
+				err = he
+			}
 			err = positioned(err, rd.opt.Name, rd.stats.Lines)
 			if rd.opt.Lenient {
 				rd.stats.Skipped++

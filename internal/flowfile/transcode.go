@@ -3,7 +3,6 @@ package flowfile
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"runtime"
 	"sync"
@@ -52,16 +51,16 @@ func Transcode(dst io.Writer, src io.Reader, opt Options, to TranscodeOptions) (
 	if opt.Name == "" {
 		opt.Name = "input"
 	}
-	br := bufio.NewReaderSize(src, readBufSize)
+	cnt := &countReader{r: src}
+	br := bufio.NewReaderSize(cnt, readBufSize)
 	kind := sniff(br)
 	if kind == KindParquet {
 		return transcodeSequential(dst, src, br, opt, to)
 	}
-	text, closer, err := openText(br, kind, opt.Name)
+	text, gz, err := openText(br, cnt, kind, opt.Name)
 	if err != nil {
 		return Stats{}, err
 	}
-	_ = closer // the gzip reader holds no resources; the splitter may still use it after an error
 	workers := to.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -95,6 +94,11 @@ func Transcode(dst io.Writer, src io.Reader, opt Options, to TranscodeOptions) (
 	// Stop the splitter and workers; they exit on their own (the splitter
 	// after its current read).
 	close(p.done)
+	// Without an error, write saw results closed, which happens after the
+	// splitter returned: gz is no longer in use.
+	if err == nil && gz != nil && gz.trailing != nil {
+		stats.Warnings = append(stats.Warnings, gz.trailing)
+	}
 	return stats, err
 }
 
@@ -139,7 +143,7 @@ func (p *pipeline) split() {
 	seq, line := 0, 1
 	headers := 0
 	var carry []byte // partial last line of the previous read
-	eof := false
+	eof, first := false, true
 	for !eof {
 		buf, ok := p.getBuf()
 		if !ok {
@@ -176,14 +180,18 @@ func (p *pipeline) split() {
 			buf = buf[:cap(buf)]
 		}
 		data := buf[:n]
-		if err != nil {
-			c := &chunk{seq: seq, buf: buf, firstLine: line, format: format, err: fmt.Errorf("%s: %w", p.opt.Name, err)}
-			p.send(c)
-			return
+		if first {
+			data = bytes.TrimPrefix(data, []byte(utf8BOM))
+			first = false
 		}
+		// A read (decompression) error still lets the whole lines before
+		// it through, as the Reader does; the partial line is dropped.
+		readErr := err
 		if !eof {
 			cut := bytes.LastIndexByte(data, '\n') + 1
-			carry = append(carry, data[cut:]...)
+			if readErr == nil {
+				carry = append(carry, data[cut:]...)
+			}
 			data = data[:cut]
 		}
 		// Walk the lines: count them and cut at header lines.
@@ -237,6 +245,10 @@ func (p *pipeline) split() {
 		seq++
 		headers = 0
 		if !p.send(c) {
+			return
+		}
+		if readErr != nil {
+			p.send(&chunk{seq: seq, firstLine: line, format: format, err: withLine(readErr, p.opt.Name, line-1)})
 			return
 		}
 	}
@@ -300,6 +312,9 @@ func (p *pipeline) process(c *chunk, dec *flow.Decoder, rec *flow.Record) {
 			}
 		}
 		if err := dec.Decode(l, rec); err != nil {
+			if he := badHeader(l); he != nil {
+				err = he
+			}
 			err = positioned(err, p.opt.Name, lineNo)
 			if !p.opt.Lenient {
 				c.err = err
