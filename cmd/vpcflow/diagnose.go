@@ -57,6 +57,7 @@ fields and their order, the two sidecar fields as opt-in tokens, for example
 			if err != nil {
 				return err
 			}
+			warn(cmd.ErrOrStderr(), d.Warnings)
 			opts := troubleshoot.Options{Interface: eni}
 			if topoFile != "" {
 				if opts.Topology, err = vpc.LoadFile(topoFile); err != nil {

@@ -34,6 +34,32 @@ func TestDiagnoseCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if strings.Contains(out, "vpcflow: warning: ") {
+		t.Errorf("read warnings on a sound fixture:\n%s", out)
+	}
+	// A newline after a gzip object's last member: read whole, with a
+	// warning.
+	trailing := t.TempDir()
+	err = filepath.WalkDir(fixtureData, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(p, ".gz") {
+			b = append(b, '\n')
+		}
+		return os.WriteFile(filepath.Join(trailing, d.Name()), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tout, err := runCLI(t, "diagnose", "--data", trailing, "--topology", fixtureTopo); err != nil || !strings.Contains(tout, "vpcflow: warning: ") ||
+		!strings.Contains(tout, "port scan by 203.0.113.66: 1 sources, 39 conversations") {
+		t.Errorf("trailing newline: %v\n%s", err, tout)
+	}
 	for _, want := range []string{
 		"decided by: nacl acl-0000000000000pub egress rule * deny",
 		"decided by: sg sg-000000000000000db ingress deny: no ingress rule allows tcp/3306 from 10.0.10.15",

@@ -108,8 +108,17 @@ func openInput(stdin io.Reader, path string) (io.Reader, func(), error) {
 	return f, func() { f.Close() }, nil
 }
 
-// reportSkipped prints what a lenient read skipped.
-func reportSkipped(w io.Writer, name string, st flowfile.Stats) {
+// warn prints warnings, one a line.
+func warn(w io.Writer, warnings []error) {
+	for _, err := range warnings {
+		fmt.Fprintf(w, "vpcflow: warning: %v\n", err)
+	}
+}
+
+// reportRead tells stderr what reading a file left out: bytes after its
+// last gzip member (a warning) and the malformed lines --lenient skipped.
+func reportRead(w io.Writer, name string, st flowfile.Stats) {
+	warn(w, st.Warnings)
 	if st.Skipped == 0 {
 		return
 	}
@@ -183,7 +192,7 @@ absent), json (one object per line, AWS field names, null for absent), table.`,
 				})
 				done()
 				written = st.Format
-				reportSkipped(cmd.ErrOrStderr(), opt.Name, st)
+				reportRead(cmd.ErrOrStderr(), opt.Name, st)
 				if err != nil {
 					stdout.Flush()
 					return err
@@ -240,7 +249,7 @@ func readTable(stdout, stderr io.Writer, stdin io.Reader, o *logsOptions, args [
 			}
 		}
 		rd.Close()
-		reportSkipped(stderr, opt.Name, rd.Stats())
+		reportRead(stderr, opt.Name, rd.Stats())
 		if err := rd.Err(); err != nil {
 			return err
 		}
@@ -349,7 +358,7 @@ func convert(cmd *cobra.Command, o *logsOptions, to, out string, header bool, ds
 			}
 		}
 		rd.Close()
-		reportSkipped(cmd.ErrOrStderr(), opt.Name, rd.Stats())
+		reportRead(cmd.ErrOrStderr(), opt.Name, rd.Stats())
 		if err := rd.Err(); err != nil {
 			return err
 		}

@@ -102,6 +102,27 @@ func TestLogsReadErrorsAndLenient(t *testing.T) {
 	if err != nil || out != "srcaddr,dstaddr\n1.1.1.1,::1\n" {
 		t.Errorf("header-style --format: %v %q", err, out)
 	}
+	// A newline after the last gzip member: every record, and a warning
+	// on stderr, in each output path.
+	gz, err := os.ReadFile(sampleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := runLogs(t, "read", sampleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trailing := filepath.Join(dir, "trailing.log.gz")
+	os.WriteFile(trailing, append(gz, '\n'), 0o644)
+	for _, output := range []string{"text", "table"} {
+		got, stderr, err := runLogs(t, "read", "--output", output, trailing)
+		if err != nil || !strings.Contains(stderr, "vpcflow: warning: ") || !strings.Contains(stderr, "trailing data") {
+			t.Errorf("--output %s, trailing newline: %v, stderr %q", output, err, stderr)
+		}
+		if output == "text" && got != want {
+			t.Errorf("trailing newline: %d bytes of records, want %d", len(got), len(want))
+		}
+	}
 }
 
 func writeTemp(t *testing.T, dir, content string) string {

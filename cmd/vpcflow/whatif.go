@@ -56,6 +56,7 @@ current rules that no accepted request used.`,
 			if err != nil {
 				return err
 			}
+			warn(cmd.ErrOrStderr(), d.Warnings)
 			before, err := vpc.LoadFile(topoFile)
 			if err != nil {
 				return err

@@ -22,6 +22,9 @@ type Data struct {
 	// schema, or the default format).
 	Format flow.Format
 	Files  int
+	// Warnings are what reading left out without failing: bytes after
+	// a file's last gzip member.
+	Warnings []error
 }
 
 // ReadDir reads every flow log object under dir (the S3 layout
@@ -95,6 +98,7 @@ func ScanDir(dir string, fn func(*flow.Record)) (*Data, error) {
 		if d.Files == 0 {
 			d.Format = rd.Format()
 		}
+		d.Warnings = append(d.Warnings, rd.Stats().Warnings...)
 		rd.Close()
 		if err != nil {
 			return nil, fmt.Errorf("read flow logs: %w", err)
