@@ -207,6 +207,9 @@ type iface struct {
 	zone   uint32
 	subnet *vpc.Subnet
 	nat    *vpc.NATGateway // non-nil for a NAT gateway interface
+	// routers are the VPC router's addresses in the interface's VPC (+1
+	// of every subnet), shared by the VPC's interfaces.
+	routers map[netip.Addr]struct{}
 	// alwaysTracked: AWS tracks every flow of NAT gateways, load balancers
 	// and transit gateway attachments, whatever the rules (spec §8.3).
 	alwaysTracked bool
@@ -246,6 +249,13 @@ func New(topo *vpc.Topology, opts Options) (*Dataplane, error) {
 		outVia:    map[outViaKey]*Result{},
 		svcs:      map[[2]string]*[2]string{},
 	}
+	routers := map[string]map[netip.Addr]struct{}{}
+	for _, s := range topo.Subnets {
+		if routers[s.VPCID] == nil {
+			routers[s.VPCID] = map[netip.Addr]struct{}{}
+		}
+		routers[s.VPCID][s.RouterAddr()] = struct{}{}
+	}
 	for i, e := range topo.Interfaces {
 		s := topo.Subnet(e.SubnetID)
 		if s == nil {
@@ -261,7 +271,7 @@ func New(topo *vpc.Topology, opts Options) (*Dataplane, error) {
 			pub.AZID = ""
 		}
 		d.ifs = append(d.ifs, pub)
-		st := &iface{pub: pub, eni: e, zone: uint32(i + 1), subnet: s, nat: topo.NATGatewayByInterface(e.ID)}
+		st := &iface{pub: pub, eni: e, zone: uint32(i + 1), subnet: s, nat: topo.NATGatewayByInterface(e.ID), routers: routers[e.VPCID]}
 		switch e.Type {
 		case "nat_gateway", "network_load_balancer", "gateway_load_balancer", "gateway_load_balancer_endpoint", "transit_gateway", "global_accelerator_managed":
 			st.alwaysTracked = true

@@ -334,8 +334,10 @@ func (d *Dataplane) notLogged(p *Packet, src, dst *vpc.Interface) string {
 		}
 		// Every subnet's +1 address is the VPC router, not only the
 		// interface's own subnet's.
-		for _, s := range d.topo.SubnetsInVPC(e.VPCID) {
-			if r := s.RouterAddr(); p.Dst == r || p.Src == r {
+		if s := d.state[e.ID]; s != nil {
+			_, toRouter := s.routers[p.Dst]
+			_, fromRouter := s.routers[p.Src]
+			if toRouter || fromRouter {
 				return "reserved VPC router address"
 			}
 		}
