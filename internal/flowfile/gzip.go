@@ -8,6 +8,8 @@ import (
 
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
+
+	"vpcflow/internal/countio"
 )
 
 // DecompressError is a failure of the gzip layer of a text stream. Every
@@ -53,35 +55,21 @@ func (e *TrailingDataError) Error() string {
 		e.File, e.Size, unit, e.Offset, e.Head)
 }
 
-// countReader counts the bytes read through it: the compressed offset of
-// the gzip layer is that count minus what the bufio.Reader above still
-// holds.
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // gzipStream decompresses gzip members one at a time (Multistream off) so
 // that it can tell the next member from trailing data and say where each
 // failure happened. Errors are *DecompressError with Line unset; the line
 // reader fills it in (withLine).
 type gzipStream struct {
 	name     string
-	src      *bufio.Reader // compressed bytes; the decompressor reads it directly
-	cnt      *countReader  // below src
+	src      *bufio.Reader   // compressed bytes; the decompressor reads it directly
+	cnt      *countio.Reader // below src
 	zr       *gzip.Reader
 	start    int64 // offset of the current member
 	err      error
 	trailing *TrailingDataError
 }
 
-func newGzipStream(src *bufio.Reader, cnt *countReader, name string) (*gzipStream, error) {
+func newGzipStream(src *bufio.Reader, cnt *countio.Reader, name string) (*gzipStream, error) {
 	g := &gzipStream{name: name, src: src, cnt: cnt, zr: new(gzip.Reader)}
 	if err := g.zr.Reset(src); err != nil {
 		return nil, g.fail(err, true)
@@ -91,7 +79,7 @@ func newGzipStream(src *bufio.Reader, cnt *countReader, name string) (*gzipStrea
 }
 
 // offset is the compressed byte offset reached by the decompressor.
-func (g *gzipStream) offset() int64 { return g.cnt.n - int64(g.src.Buffered()) }
+func (g *gzipStream) offset() int64 { return g.cnt.N - int64(g.src.Buffered()) }
 
 func (g *gzipStream) Read(p []byte) (int, error) {
 	if g.err != nil {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 
+	"vpcflow/internal/countio"
 	"vpcflow/internal/flow"
 )
 
@@ -102,7 +103,7 @@ func sniff(br *bufio.Reader) Kind {
 
 // openText returns the decompressed text stream of br, which reads from
 // cnt, and for gzip the stream that knows the compressed offset.
-func openText(br *bufio.Reader, cnt *countReader, kind Kind, name string) (io.Reader, *gzipStream, error) {
+func openText(br *bufio.Reader, cnt *countio.Reader, kind Kind, name string) (io.Reader, *gzipStream, error) {
 	if kind != KindGzip {
 		return br, nil, nil
 	}
@@ -320,7 +321,7 @@ func NewReader(r io.Reader, opt Options) (*Reader, error) {
 	if opt.Name == "" {
 		opt.Name = "input"
 	}
-	cnt := &countReader{r: r}
+	cnt := &countio.Reader{R: r}
 	br := bufio.NewReaderSize(cnt, readBufSize)
 	rd := &Reader{opt: opt, kind: sniff(br)}
 	if rd.kind == KindParquet {

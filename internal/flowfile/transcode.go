@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 
+	"vpcflow/internal/countio"
 	"vpcflow/internal/flow"
 )
 
@@ -51,7 +52,7 @@ func Transcode(dst io.Writer, src io.Reader, opt Options, to TranscodeOptions) (
 	if opt.Name == "" {
 		opt.Name = "input"
 	}
-	cnt := &countReader{r: src}
+	cnt := &countio.Reader{R: src}
 	br := bufio.NewReaderSize(cnt, readBufSize)
 	kind := sniff(br)
 	if kind == KindParquet {

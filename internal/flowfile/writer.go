@@ -8,6 +8,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"vpcflow/internal/countio"
 	"vpcflow/internal/flow"
 )
 
@@ -82,21 +83,10 @@ type LineWriter struct {
 	header bool // write the header before the first record
 	bw     *bufio.Writer
 	zw     *gzip.Writer
-	cw     *countingWriter
+	cw     *countio.Writer
 	line   []byte
 	n      int
 	err    error
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // NewTextWriter writes records as AWS text lines in format f, preceded by
@@ -132,7 +122,7 @@ func NewLineWriter(w io.Writer, f flow.Format, enc Encoding, header, gz bool) *L
 }
 
 func newLineWriter(w io.Writer, f flow.Format, enc Encoding, header, gz bool) *LineWriter {
-	lw := &LineWriter{enc: enc, f: f, cw: &countingWriter{w: w}}
+	lw := &LineWriter{enc: enc, f: f, cw: &countio.Writer{W: w}}
 	var out io.Writer = lw.cw
 	if gz {
 		lw.zw = gzip.NewWriter(lw.cw)
@@ -153,7 +143,7 @@ func (lw *LineWriter) Records() int { return lw.n }
 
 // Written is the number of bytes written to the underlying writer so far
 // (compressed bytes for a gzip writer; buffered data is not counted).
-func (lw *LineWriter) Written() int64 { return lw.cw.n }
+func (lw *LineWriter) Written() int64 { return lw.cw.N }
 
 func (lw *LineWriter) writeHeader() {
 	if !lw.header {

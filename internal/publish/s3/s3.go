@@ -34,6 +34,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"vpcflow/internal/countio"
 	"vpcflow/internal/flow"
 	"vpcflow/internal/flowfile"
 	"vpcflow/internal/objstore"
@@ -611,17 +612,6 @@ func (d *Destination) upload(ctx context.Context, base string) error {
 	return nil
 }
 
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // build turns a sealed journal into ready objects (several when the 75 MB
 // limit is reached), then removes the journal.
 func (d *Destination) build(name string) error {
@@ -683,7 +673,7 @@ func (d *Destination) buildPart(br *bufio.Reader, header []byte, format flow.For
 		return line, err
 	}
 	write := func(w io.Writer) error {
-		cw := &countingWriter{w: w}
+		cw := &countio.Writer{W: w}
 		h.Write(header)
 		if d.cfg.FileFormat == Parquet {
 			pw, err := flowfile.NewParquetWriter(cw, format)
@@ -739,7 +729,7 @@ func (d *Destination) buildPart(br *bufio.Reader, header []byte, format flow.For
 			if _, err := gz.Write(header); err != nil {
 				return err
 			}
-			// Flush the compressor every `step` input bytes so cw.n is
+			// Flush the compressor every `step` input bytes so cw.N is
 			// exact to within one step of (incompressible) input.
 			step := min(int64(1<<20), max/16)
 			var since int64
@@ -763,7 +753,7 @@ func (d *Destination) buildPart(br *bufio.Reader, header []byte, format flow.For
 						return err
 					}
 					since = 0
-					if cw.n+2*step >= max {
+					if cw.N+2*step >= max {
 						break
 					}
 				}
@@ -772,7 +762,7 @@ func (d *Destination) buildPart(br *bufio.Reader, header []byte, format flow.For
 				return err
 			}
 		}
-		size = cw.n
+		size = cw.N
 		return nil
 	}
 	objPath := filepath.Join(d.readyDir, base+".obj")
