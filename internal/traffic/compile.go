@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"vpcflow/internal/flow"
 	"vpcflow/internal/vpc"
 	"vpcflow/internal/yamlerr"
 )
@@ -291,6 +292,11 @@ func (c *compiler) flowLog(p string, fl FlowLogDoc) {
 	case "", "plain-text", "parquet":
 	default:
 		c.errf(p+".file_format", "invalid file_format %q: expected plain-text or parquet", fl.FileFormat)
+	}
+	if fl.LogFormat != "" {
+		if _, err := flow.ParseFormat(fl.LogFormat); err != nil {
+			c.errf(p+".log_format", "invalid log_format: %v", err)
+		}
 	}
 }
 

@@ -109,3 +109,19 @@ workloads:
 		}
 	}
 }
+
+// TestFlowLogFormatPositioned: a scenario flow log's bad log_format is an
+// error at its line, not a run that fails later without one.
+func TestFlowLogFormatPositioned(t *testing.T) {
+	base, err := os.ReadFile("testdata/small-scenario.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := string(base) + "flow_logs:\n  - resource: vpc-0a1b2c3d4e5f60718\n    log_format: \"${srcaddr} ${tcp-flag}\"\n"
+	line := strings.Count(data, "\n")
+	_, _, err = Load([]byte(data), "testdata/x.yaml", nil)
+	want := fmt.Sprintf("testdata/x.yaml:%d:17: invalid log_format: ", line)
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), `"tcp-flag"`) {
+		t.Errorf("error %v, want %s...", err, want)
+	}
+}
