@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -97,7 +98,7 @@ func Decode(data []byte, name string, v any, kind error) (err error) {
 		e := &Error{File: name, Kind: kind}
 		var ye yaml.Error
 		if errors.As(err, &ye) {
-			e.Msg = ye.GetMessage()
+			e.Msg = readable(ye.GetMessage())
 			if tk := ye.GetToken(); tk != nil && tk.Position != nil {
 				e.Line, e.Column = tk.Position.Line, tk.Position.Column
 			}
@@ -115,6 +116,45 @@ func Decode(data []byte, name string, v any, kind error) (err error) {
 		return Errors{e}
 	}
 	return nil
+}
+
+// unmarshalMsg is the library's message for a value of the wrong type,
+// which names Go types.
+var unmarshalMsg = regexp.MustCompile(`^cannot unmarshal (.*) into Go (?:value|struct field \S+) of type (\S+)\s*(\( overflow \))?`)
+
+// goKinds says in YAML terms what a Go type expects.
+var goKinds = map[string]string{
+	"string": "a string", "bool": "true or false", "float64": "a number", "float32": "a number",
+	"int": "an integer", "int64": "an integer", "int32": "an integer", "int16": "an integer", "int8": "an integer",
+	"uint": "a non-negative integer", "uint64": "a non-negative integer", "uint32": "a non-negative integer",
+	"uint16": "a non-negative integer", "uint8": "a non-negative integer",
+}
+
+// readable rewrites the library's Go-typed messages for a user: "cannot
+// unmarshal -1 into Go value of type uint64 ( overflow )" becomes "-1 is
+// out of range: expected a non-negative integer".
+func readable(msg string) string {
+	m := unmarshalMsg.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	want, ok := goKinds[m[2]]
+	if !ok {
+		return msg
+	}
+	got := m[1]
+	switch kind, isKind := goKinds[got]; {
+	case isKind:
+		got = kind
+	case strings.HasPrefix(got, "[]"):
+		got = "a list"
+	case strings.HasPrefix(got, "map["):
+		got = "a mapping"
+	}
+	if m[3] != "" {
+		return fmt.Sprintf("%s is out of range: expected %s", got, want)
+	}
+	return fmt.Sprintf("%s given: expected %s", got, want)
 }
 
 // allUnknown returns every unknown key of the document when the library's

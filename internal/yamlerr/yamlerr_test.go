@@ -21,6 +21,10 @@ func TestDecode(t *testing.T) {
 		{"name: a\nitems:\n  - id: x\n    nope: 1\n", `f.yaml:4:5: unknown field "nope"`},
 		{"name: a\nitems:\n  - id: x\n    port: eighty\n", "f.yaml:4:11: "},
 		{"name: [a\n", "f.yaml:1:"},
+		// Go types are not named.
+		{"name: a\nitems:\n  - id: x\n    port: 99999999999999999999\n", "f.yaml:4:11: 99999999999999999999 is out of range: expected an integer"},
+		{"name: a\nitems:\n  - id: x\n    port: [80]\n", "f.yaml:4:11: a list given: expected an integer"},
+		{"name: a\nitems:\n  - id: x\n    port: eighty\n", "f.yaml:4:11: a string given: expected an integer"},
 	}
 	for _, tc := range cases {
 		var d doc
