@@ -269,7 +269,9 @@ const (
 
 // checkLimits rejects a document that nests deeper than maxDepth or whose
 // aliases expand to more than maxAliasNodes, before the library decodes
-// it. A document the parser rejects is left for the decoder to report.
+// it, and a file of more than one document, whose later ones the library
+// would ignore without a word. A document the parser rejects is left for
+// the decoder to report.
 func checkLimits(data []byte) *Error {
 	if e := scanDepth(data); e != nil {
 		return e
@@ -288,6 +290,16 @@ func checkLimits(data []byte) *Error {
 		if _, e := x.size(d); e != nil {
 			return e
 		}
+	}
+	for _, d := range f.Docs[min(1, len(f.Docs)):] {
+		if d.Body == nil {
+			continue // a trailing --- or ...
+		}
+		tk := d.Start
+		if tk == nil {
+			tk = d.Body.GetToken()
+		}
+		return positioned(tk, "a second YAML document: a file holds one, and the rest would be ignored")
 	}
 	return nil
 }

@@ -25,6 +25,8 @@ func TestDecode(t *testing.T) {
 		{"name: a\nitems:\n  - id: x\n    port: 99999999999999999999\n", "f.yaml:4:11: 99999999999999999999 is out of range: expected an integer"},
 		{"name: a\nitems:\n  - id: x\n    port: [80]\n", "f.yaml:4:11: a list given: expected an integer"},
 		{"name: a\nitems:\n  - id: x\n    port: eighty\n", "f.yaml:4:11: a string given: expected an integer"},
+		// The library reads the first document and ignores the rest.
+		{"name: a\n---\nname: b\n", "f.yaml:2:1: a second YAML document: a file holds one, and the rest would be ignored"},
 	}
 	for _, tc := range cases {
 		var d doc
@@ -40,6 +42,11 @@ func TestDecode(t *testing.T) {
 	var d doc
 	if err := Decode([]byte("name: a\nitems: [{id: x, port: 80}]\n"), "f.yaml", &d, errTest); err != nil || d.Items[0].Port != 80 {
 		t.Errorf("valid document: %+v %v", d, err)
+	}
+	for _, ok := range []string{"---\nname: a\n", "name: a\n---\n", "name: a\n...\n", "---\nname: a\n...\n"} {
+		if err := Decode([]byte(ok), "f.yaml", &d, errTest); err != nil || d.Name != "a" {
+			t.Errorf("%q: %+v %v", ok, d, err)
+		}
 	}
 }
 
@@ -142,9 +149,9 @@ f.yaml:4:1: unknown field "qq"
 f.yaml:7:13: unknown field "w"
 f.yaml:10:5: unknown field "yy"
 f.yaml:12:1: unknown field "xx"`
-	// Only the first document is decoded, so only its keys are checked.
+	// A second document is refused before any key is checked.
 	var w wide
-	if err := Decode([]byte("name: a\nzz: 1\n---\nyy: 2\n"), "f.yaml", &w, errTest); err == nil || err.Error() != `f.yaml:2:1: unknown field "zz"` {
+	if err := Decode([]byte("name: a\nzz: 1\n---\nyy: 2\n"), "f.yaml", &w, errTest); err == nil || err.Error() != `f.yaml:3:1: a second YAML document: a file holds one, and the rest would be ignored` {
 		t.Errorf("two documents: %v", err)
 	}
 	for range 20 {
