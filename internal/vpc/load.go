@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"regexp"
 	"strings"
 
 	"vpcflow/internal/yamlerr"
@@ -127,6 +128,8 @@ func FromDocument(doc *Document) (*Topology, Errors) {
 	}
 	if doc.Region == "" {
 		b.errf("$.region", "missing region")
+	} else if !regionName.MatchString(doc.Region) {
+		b.errf("$.region", "invalid region %q: expected a region code such as us-east-1", doc.Region)
 	}
 	if len(doc.VPCs) == 0 {
 		b.errf("$", "no vpcs defined")
@@ -179,6 +182,10 @@ func FromDocument(doc *Document) (*Topology, Errors) {
 		s.IPv6CIDR = b.prefix(p+".ipv6_cidr", d.IPv6CIDR, false)
 		if d.AZ == "" {
 			b.errf(p+".az", "missing az (Availability Zone name such as %sa)", cmp.Or(doc.Region, "us-east-1"))
+		} else if regionName.MatchString(doc.Region) && !strings.HasPrefix(d.AZ, doc.Region) {
+			// Local Zones (us-west-2-lax-1a) and Wavelength Zones also
+			// start with their region's code.
+			b.errf(p+".az", "Availability Zone %s is not in region %s", d.AZ, doc.Region)
 		}
 		if s.AZID == "" && d.AZ != "" && s.SublocationType == "" {
 			s.AZID = defaultAZID(d.AZ)
@@ -378,6 +385,10 @@ func FromDocument(doc *Document) (*Topology, Errors) {
 	}
 	return t, nil
 }
+
+// regionName is the shape of an AWS region code: us-east-1,
+// us-gov-west-1, cn-north-1, eu-central-2, us-isob-east-1.
+var regionName = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$`)
 
 func isAccountID(s string) bool {
 	if len(s) != 12 {
