@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"slices"
 	"regexp"
+	"slices"
 	"strings"
 
 	"vpcflow/internal/yamlerr"
