@@ -323,37 +323,32 @@ func TestAthenaDDLExplained(t *testing.T) {
 }
 
 // TestOneStatement: DuckDB's Prepare runs every statement of a script but
-// the last, so a script is refused before it is prepared, whatever its
-// last statement; one statement with semicolons in strings or comments is
-// not a script.
+// the last, so a query with a semicolon anywhere but at its end is refused
+// before it is prepared, whatever its quoting (a splitter that read escapes
+// or a $ in a name otherwise than DuckDB did let COPY through).
 func TestOneStatement(t *testing.T) {
 	db, fx := openFixture(t)
 	out := filepath.Join(fx.dir, "z.csv")
+	copyTo := "COPY (SELECT 1) TO '" + out + "' (FORMAT csv)"
 	for _, q := range []string{
-		"COPY (SELECT 1) TO '" + out + "' (FORMAT csv); SELECT 1",
+		copyTo + "; SELECT 1",
 		"DROP VIEW vpc_flow_logs; SELECT 1",
 		"SELECT 1; SELECT 2",
+		"SELECT E'\\'' ; " + copyTo + "; SELECT 1",
+		"SELECT 1 AS a$b$; " + copyTo + "; SELECT 'x' AS c$b$",
+		"SELECT ';' AS a", // refused too: the price of not parsing
 	} {
 		if _, err := db.Query(t.Context(), q); !errors.Is(err, ErrNotReadOnly) {
 			t.Errorf("%q: %v, want ErrNotReadOnly", q, err)
 		}
 	}
 	if _, err := os.Stat(out); err == nil {
-		t.Error("the script's COPY wrote a file")
+		t.Error("a script's COPY wrote a file")
 	}
 	query(t, db, "SELECT count(*) FROM vpc_flow_logs") // the view is still there
-	for _, q := range []string{
-		"SELECT ';' AS a, 'it''s; fine' AS b, \"odd;name\".x FROM (SELECT 1 AS x) AS \"odd;name\";",
-		"SELECT 1 -- a comment; with a semicolon\n",
-		"/* ; */ SELECT $$;$$, $t$ ; $t$",
-	} {
+	for _, q := range []string{"SELECT 1;", "SELECT 1 ;\n; \n", "SELECT count(*) FROM vpc_flow_logs"} {
 		if _, err := db.Query(t.Context(), q); err != nil {
 			t.Errorf("%q: %v", q, err)
-		}
-	}
-	for q, want := range map[string]int{"": 0, " ; ;": 0, "SELECT 1": 1, "SELECT 1;": 1, "SELECT 1;;SELECT 2": 2, "SELECT '": 1, "SELECT $1": 1} {
-		if got := statements(q); got != want {
-			t.Errorf("statements(%q) = %d, want %d", q, got, want)
 		}
 	}
 }
