@@ -314,11 +314,15 @@ network_interfaces:
 		}
 	}
 	// S3's replies come in through the gateway endpoint the app subnets
-	// route S3's prefix list to.
+	// route S3's prefix list to, and the internet's through the NAT
+	// gateway they route the internet to (a capture on the instance shows
+	// them translated; this is what replaying one does).
 	d = newDP(t, load(t, "../vpc/testdata/three-tier.yaml"))
-	run(t, d, tcp("10.0.10.15", "52.216.10.10", 41000, 443, 2, 0))
-	got, res := run(t, d, tcp("52.216.10.10", "10.0.10.15", 443, 41000, 0x12, time.Millisecond))
-	if res.Reason != ReasonDelivered || len(got) != 1 {
-		t.Errorf("S3 reply through the gateway endpoint: %v (%s), %d observations", res.Reason, res.Detail, len(got))
+	for _, remote := range []string{"52.216.10.10", "1.1.1.1"} {
+		run(t, d, tcp("10.0.10.15", remote, 41000, 443, 2, 0))
+		got, res := run(t, d, tcp(remote, "10.0.10.15", 443, 41000, 0x12, time.Millisecond))
+		if res.Reason != ReasonDelivered || len(got) != 1 {
+			t.Errorf("reply from %s: %v (%s), %d observations", remote, res.Reason, res.Detail, len(got))
+		}
 	}
 }

@@ -397,9 +397,13 @@ func TestThreeTier(t *testing.T) {
 		{"app to S3 via endpoint", tcp("10.0.11.22", "52.216.10.1", 43000, 443, 2, 0), []string{"ACCEPT"}},
 		{"office ping bastion", Packet{Time: t0, Src: addr("203.0.113.12"), Dst: addr("198.51.100.30"), Protocol: 1, ICMPType: 8, Size: 84}, []string{"ACCEPT"}},
 		{"bastion ping reply (NACL)", Packet{Time: t0, Src: addr("10.0.0.30"), Dst: addr("203.0.113.12"), Protocol: 1, Size: 84}, []string{"REJECT"}},
-		// The internet gateway forwards only to public IPs: dropped before
-		// any interface, no record.
-		{"ssh from internet to a private address", tcp("203.0.113.12", "10.0.10.15", 40000, 22, 2, 0), nil},
+		// The internet gateway forwards only to public IPs, and the
+		// database subnets route nothing out: dropped before any
+		// interface, no record.
+		{"ssh from internet to a database address", tcp("203.0.113.12", "10.0.20.25", 40000, 22, 2, 0), nil},
+		// The app subnets route the internet to a NAT gateway: a capture
+		// on the instance shows its replies after translation.
+		{"from internet to an app address", tcp("203.0.113.12", "10.0.10.15", 40000, 22, 2, 0), []string{"REJECT"}},
 		{"ssh from internet to the load balancer", tcp("203.0.113.12", "198.51.100.20", 40000, 22, 2, 0), []string{"REJECT"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

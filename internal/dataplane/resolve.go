@@ -609,12 +609,13 @@ func (d *Dataplane) fromOutside(fe *flowEntry, p *Packet, now int64) {
 // noWayIn says why a packet from src, an address of no interface, cannot
 // reach dst's private address, or "" when something could carry it in: a
 // virtual private gateway or transit gateway attached to the VPC, a
-// gateway endpoint the subnet routes src's service to (its replies), a
-// source inside a modelled VPC (a host the topology does not list), or an
-// internet gateway when dst has a public IP (a capture taken on the
-// instance shows the private address the gateway translated to). An
-// internet gateway forwards nothing else: AWS drops such a packet before
-// any interface, so it gets no record (spec §4).
+// gateway endpoint or NAT gateway the subnet routes src to (the replies
+// of what went out through it, as a capture taken on the instance shows
+// them, after translation), a source inside a modelled VPC (a host the
+// topology does not list), an internet gateway when dst has a public IP
+// (translated too), or a Network Load Balancer in the VPC (it keeps the
+// client's address). An internet gateway forwards nothing else: AWS drops
+// such a packet before any interface, so it gets no record (spec §4).
 func (d *Dataplane) noWayIn(src netip.Addr, dst *vpc.Interface) string {
 	if d.topo.VPCOf(src) != nil {
 		return ""
@@ -626,13 +627,18 @@ func (d *Dataplane) noWayIn(src netip.Addr, dst *vpc.Interface) string {
 	}
 	if s := d.state[dst.ID]; s != nil {
 		if rt := d.topo.RouteTable(s.subnet.RouteTableID); rt != nil {
-			if r, ok := d.topo.LookupRoute(rt, src); ok && r.Kind == vpc.TargetGatewayEndpoint {
+			if r, ok := d.topo.LookupRoute(rt, src); ok && (r.Kind == vpc.TargetGatewayEndpoint || r.Kind == vpc.TargetNATGateway) {
 				return ""
 			}
 		}
 	}
 	if len(dst.PublicIPs) > 0 && d.topo.InternetGatewayOf(dst.VPCID) != nil {
 		return ""
+	}
+	for _, e := range d.topo.InterfacesInVPC(dst.VPCID) {
+		if e.Type == "network_load_balancer" {
+			return ""
+		}
 	}
 	return fmt.Sprintf("nothing carries %s to the private address %s: no VPN or transit gateway is attached to %s, and an internet gateway forwards only to public IPs",
 		src, dst.PrimaryIP, dst.VPCID)
