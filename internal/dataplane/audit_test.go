@@ -278,20 +278,26 @@ region: us-east-1
 vpcs:
   - {id: vpc-0igw, cidr: 10.1.0.0/16}
   - {id: vpc-0vpn, cidr: 10.2.0.0/16}
+  - {id: vpc-0nlb, cidr: 10.3.0.0/16}
 internet_gateways:
   - {id: igw-0a, vpc: vpc-0igw}
+  - {id: igw-0b, vpc: vpc-0nlb}
 gateways:
   - {id: vgw-0a, vpcs: [vpc-0vpn]}
 subnets:
   - {id: subnet-0igw, vpc: vpc-0igw, cidr: 10.1.1.0/24, az: us-east-1a}
   - {id: subnet-0vpn, vpc: vpc-0vpn, cidr: 10.2.1.0/24, az: us-east-1a}
+  - {id: subnet-0nlb, vpc: vpc-0nlb, cidr: 10.3.1.0/24, az: us-east-1a}
 security_groups:
   - {id: sg-0igw, name: a, vpc: vpc-0igw, ingress: [{protocol: all, cidr: 0.0.0.0/0}]}
   - {id: sg-0vpn, name: b, vpc: vpc-0vpn, ingress: [{protocol: all, cidr: 0.0.0.0/0}]}
+  - {id: sg-0nlb, name: c, vpc: vpc-0nlb, ingress: [{protocol: all, cidr: 0.0.0.0/0}]}
 network_interfaces:
   - {id: eni-0pub, subnet: subnet-0igw, private_ip: 10.1.1.10, public_ip: 54.1.1.10, security_groups: [sg-0igw]}
   - {id: eni-0priv, subnet: subnet-0igw, private_ip: 10.1.1.11, security_groups: [sg-0igw]}
   - {id: eni-0vpn, subnet: subnet-0vpn, private_ip: 10.2.1.10, security_groups: [sg-0vpn]}
+  - {id: eni-0nlb, subnet: subnet-0nlb, interface_type: network_load_balancer, owner: elb, requester_managed: true, private_ip: 10.3.1.5, public_ip: 54.1.3.5, security_groups: [sg-0nlb]}
+  - {id: eni-0tgt, subnet: subnet-0nlb, private_ip: 10.3.1.10, security_groups: [sg-0nlb]}
 `), "ways.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -307,6 +313,7 @@ network_interfaces:
 		{"internet to a private instance", "203.0.113.9", "10.1.1.11", ReasonNoRoute, 0},
 		{"unlisted host of the VPC", "10.1.1.99", "10.1.1.11", ReasonDelivered, 1},
 		{"over the VPN", "192.168.7.7", "10.2.1.10", ReasonDelivered, 1},
+		{"client address kept by the load balancer", "203.0.113.9", "10.3.1.10", ReasonDelivered, 1},
 	} {
 		got, res := run(t, d, tcp(tc.src, tc.dst, 40000, 443, 2, 0))
 		if res.Reason != tc.reason || len(got) != tc.records {
