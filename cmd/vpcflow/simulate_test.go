@@ -270,6 +270,16 @@ func TestDemoCLI(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(other, "precious.txt")); err != nil {
 		t.Errorf("precious.txt removed: %v", err)
 	}
+	// Nor one whose only folder shares the log store's name.
+	other = t.TempDir()
+	os.MkdirAll(filepath.Join(other, "cloudwatch-logs"), 0o755)
+	os.WriteFile(filepath.Join(other, "cloudwatch-logs", "exported.json"), []byte("x"), 0o644)
+	if _, _, err := runCmd(t, newDemoCmd(), "--out", other, "--duration", "1m"); err == nil || !strings.Contains(err.Error(), "not a vpcflow data directory") {
+		t.Errorf("directory with a cloudwatch-logs folder: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(other, "cloudwatch-logs", "exported.json")); err != nil {
+		t.Errorf("exported.json removed: %v", err)
+	}
 }
 
 // TestCustomFormatDelivery runs flow logs whose custom formats leave out

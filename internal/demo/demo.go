@@ -10,6 +10,7 @@ import (
 
 	"vpcflow/internal/datadir"
 	"vpcflow/internal/flowlog"
+	"vpcflow/internal/logstore"
 	"vpcflow/internal/traffic"
 )
 
@@ -34,7 +35,7 @@ func PrepareDataDir(dir string) error {
 	case len(entries) == 0, len(entries) == 1 && entries[0].Name() == datadir.LockFile:
 		return nil
 	}
-	if _, err := os.Stat(filepath.Join(dir, flowlog.FileName)); err != nil && !openedOnly(entries) {
+	if _, err := os.Stat(filepath.Join(dir, flowlog.FileName)); err != nil && !openedOnly(dir, entries) {
 		return fmt.Errorf("%s exists and is not a vpcflow data directory (no %s): choose another --out", dir, flowlog.FileName)
 	}
 	for _, e := range entries {
@@ -46,15 +47,31 @@ func PrepareDataDir(dir string) error {
 }
 
 // openedOnly reports whether a directory holds only what opening a
-// pipeline creates (the lock and the log store), as a run that failed
-// before creating its flow logs leaves it: a data directory to reuse.
-func openedOnly(entries []os.DirEntry) bool {
+// pipeline creates, as a run that failed before creating its flow logs
+// leaves it: the lock, and a log store of segment files or nothing. Then
+// it is a data directory to reuse; a folder that only shares the log
+// store's name is not.
+func openedOnly(dir string, entries []os.DirEntry) bool {
+	locked := false
 	for _, e := range entries {
-		if n := e.Name(); n != datadir.LockFile && !(n == LogStoreDir && e.IsDir()) {
+		switch n := e.Name(); {
+		case n == datadir.LockFile:
+			locked = true
+		case n == LogStoreDir && e.IsDir():
+			segs, err := os.ReadDir(filepath.Join(dir, n))
+			if err != nil {
+				return false
+			}
+			for _, s := range segs {
+				if !logstore.IsSegmentName(s.Name()) {
+					return false
+				}
+			}
+		default:
 			return false
 		}
 	}
-	return true
+	return locked
 }
 
 // DemoOptions tune Demo.

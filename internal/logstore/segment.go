@@ -52,6 +52,28 @@ var ErrCorrupt = errors.New("logstore: corrupt segment")
 
 func segmentName(n int) string { return fmt.Sprintf("seg-%08d.log", n) }
 
+// IsSegmentName reports whether name is a segment file's (seg-NNNNNNNN.log):
+// readers of a data directory skip them, and an empty store holds nothing
+// else.
+func IsSegmentName(name string) bool {
+	_, ok := segmentNumber(name)
+	return ok
+}
+
+func segmentNumber(name string) (int, bool) {
+	digits, ok := strings.CutPrefix(name, "seg-")
+	if digits, ok = strings.CutSuffix(digits, ".log"); !ok || digits == "" {
+		return 0, false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(digits)
+	return n, err == nil
+}
+
 func listSegments(dir string) ([]int, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -59,15 +81,9 @@ func listSegments(dir string) ([]int, error) {
 	}
 	var ns []int
 	for _, e := range ents {
-		name := e.Name()
-		if !strings.HasPrefix(name, "seg-") || !strings.HasSuffix(name, ".log") {
-			continue
+		if n, ok := segmentNumber(e.Name()); ok {
+			ns = append(ns, n)
 		}
-		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "seg-"), ".log"))
-		if err != nil {
-			continue
-		}
-		ns = append(ns, n)
 	}
 	sort.Ints(ns)
 	return ns, nil

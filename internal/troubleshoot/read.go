@@ -4,16 +4,13 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
 	"vpcflow/internal/flow"
 	"vpcflow/internal/flowfile"
+	"vpcflow/internal/logstore"
 )
-
-// logStoreSegment names the segment files of the log store (internal/logstore).
-var logStoreSegment = regexp.MustCompile(`^seg-[0-9]{8}\.log$`)
 
 // Data is what ReadDir found.
 type Data struct {
@@ -73,7 +70,7 @@ func ScanDir(dir string, fn func(*flow.Record)) (*Data, error) {
 		switch {
 		case p == dir:
 			paths = append(paths, p)
-		case strings.HasPrefix(name, "."), strings.HasSuffix(name, ".tmp"), logStoreSegment.MatchString(name):
+		case strings.HasPrefix(name, "."), strings.HasSuffix(name, ".tmp"), logstore.IsSegmentName(name):
 			// hidden or in-flight objects, and the CloudWatch-like log
 			// store's segments when dir is a whole data directory
 		case strings.HasSuffix(name, ".gz"), strings.HasSuffix(name, ".log"),
