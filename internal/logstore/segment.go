@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,7 +31,10 @@ import (
 // followed by an fsync.
 //
 // kind 1 (delete group) has no events: it removes the group and every
-// stream in it from the index as of that point of the log.
+// stream in it from the index as of that point of the log. The high bit
+// of kind (lastOfAppend) marks the last block of each Append or delete, so
+// that Open can tell a torn last append (damage with only blocks of that
+// append after it) from damage with later appends after it.
 //
 // The index (group → stream → blocks with their time bounds) is rebuilt at
 // Open by reading the block headers only; the tail of the last segment is
@@ -42,6 +46,7 @@ const (
 	frameLen      = 12
 	kindEvents    = 0
 	kindDelete    = 1
+	lastOfAppend  = 0x80 // flag on kind
 	maxHeaderPeek = 4096
 )
 
@@ -95,7 +100,8 @@ type blockHeader struct {
 	group, stream string
 	minTs, maxTs  int64
 	count         int
-	bodyOff       int // offset of the first event inside the payload
+	bodyOff       int  // offset of the first event inside the payload
+	last          bool // the last block of its append (lastOfAppend)
 }
 
 func parseBlockHeader(p []byte) (blockHeader, error) {
@@ -103,7 +109,7 @@ func parseBlockHeader(p []byte) (blockHeader, error) {
 	if len(p) < 1 {
 		return h, fmt.Errorf("%w: empty block", ErrCorrupt)
 	}
-	h.kind = p[0]
+	h.kind, h.last = p[0]&^lastOfAppend, p[0]&lastOfAppend != 0
 	i := 1
 	readStr := func() (string, bool) {
 		n, k := binary.Uvarint(p[i:])
@@ -259,30 +265,62 @@ func scanSegment(f *os.File, size int64, verify bool) ([]segBlock, int64, error)
 	return blocks, off, nil
 }
 
-// soundBlockAfter returns the offset of the first complete block with a
-// good checksum that starts after off, or -1.
-func soundBlockAfter(f *os.File, off, size int64) (int64, error) {
+// soundBlocksAfter returns the complete blocks with a good checksum and a
+// readable header that start after off, whatever lies between them.
+func soundBlocksAfter(f *os.File, off, size int64) ([]segBlock, error) {
 	if size-off <= frameLen {
-		return -1, nil
+		return nil, nil
 	}
 	rest := make([]byte, size-off-1)
 	if _, err := f.ReadAt(rest, off+1); err != nil && err != io.EOF {
-		return -1, err
+		return nil, err
 	}
-	for i := 0; ; i++ {
+	var found []segBlock
+	for i := 0; ; {
 		j := bytes.Index(rest[i:], []byte(blockMagic))
-		if j < 0 {
-			return -1, nil
+		if j < 0 || len(rest)-(i+j) < frameLen {
+			return found, nil
 		}
 		i += j
-		if len(rest)-i < frameLen {
-			return -1, nil
-		}
 		n := int(binary.LittleEndian.Uint32(rest[i+8:]))
-		if n <= len(rest)-i-frameLen && crc32.Checksum(rest[i+frameLen:i+frameLen+n], castagnoli) == binary.LittleEndian.Uint32(rest[i+4:]) {
-			return off + 1 + int64(i), nil
+		if n > 0 && n <= len(rest)-i-frameLen {
+			payload := rest[i+frameLen : i+frameLen+n]
+			if crc32.Checksum(payload, castagnoli) == binary.LittleEndian.Uint32(rest[i+4:]) {
+				if h, err := parseBlockHeader(payload); err == nil {
+					found = append(found, segBlock{off: off + 1 + int64(i) + frameLen, length: int32(n), hdr: h})
+					i += frameLen + n
+					continue
+				}
+			}
+		}
+		i++
+	}
+}
+
+// tornAppend reports whether damage at some offset, with before the sound
+// blocks ahead of it and after the sound blocks behind it, is the torn
+// last append of a crash: no append completes after the damage (only the
+// file's final block may close one). Where no block carries an append
+// mark (a segment written before the marks existed, or a torn first
+// append that lost its last block) sound blocks after the damage cannot
+// be told apart and the store is refused rather than cut.
+func tornAppend(before, after []segBlock) bool {
+	if len(after) == 0 {
+		return true
+	}
+	marked := false
+	for _, b := range slices.Concat(before, after) {
+		marked = marked || b.hdr.last
+	}
+	if !marked {
+		return false
+	}
+	for _, b := range after[:len(after)-1] {
+		if b.hdr.last {
+			return false
 		}
 	}
+	return true
 }
 
 func syncDir(dir string) error {

@@ -164,13 +164,15 @@ func (s *Store) load() error {
 				return fmt.Errorf("%w: %s: garbage at offset %d", ErrCorrupt, f.Name(), end)
 			}
 			// Only the last append can be torn by a crash: a damaged
-			// block with a sound one after it is damage, and truncating
-			// there would throw the sound data away.
-			if next, err := soundBlockAfter(f, end, st.Size()); err != nil {
+			// block with a later complete append after it is damage, and
+			// truncating there would throw that sound data away.
+			after, err := soundBlocksAfter(f, end, st.Size())
+			if err != nil {
 				return fmt.Errorf("logstore: %w", err)
-			} else if next >= 0 {
+			}
+			if !tornAppend(blocks, after) {
 				return fmt.Errorf("%w: %s: damaged block at offset %d, sound blocks follow from offset %d (not a torn write: nothing was truncated)",
-					ErrCorrupt, f.Name(), end, next)
+					ErrCorrupt, f.Name(), end, after[0].off-frameLen)
 			}
 			if s.cfg.ReadOnly {
 				s.log.Warn("logstore: ignoring a torn tail (read-only)", "segment", f.Name(), "offset", end, "size", st.Size())
@@ -195,14 +197,15 @@ func (s *Store) load() error {
 			s.active, s.actN, s.actSize = f, n, end
 		}
 	}
-	return s.recoverIngestTimes()
+	s.recoverIngestTimes()
+	return nil
 }
 
 // recoverIngestTimes sets the creation and last ingestion times of the
 // streams and groups loaded from disk, which block headers do not hold,
 // from the events of each stream's first and last block (a stream's blocks
 // are in append order).
-func (s *Store) recoverIngestTimes() error {
+func (s *Store) recoverIngestTimes() {
 	var (
 		evs []Event
 		buf []byte
@@ -214,8 +217,13 @@ func (s *Store) recoverIngestTimes() error {
 				continue
 			}
 			for _, b := range [2]blockRef{st.blocks[0], st.blocks[len(st.blocks)-1]} {
+				// Blocks of sealed segments are not verified at Open: a
+				// damaged one fails the queries that read it, not the
+				// whole store.
 				if evs, buf, err = s.readBlock(evs[:0], b, buf); err != nil {
-					return err
+					s.log.Warn("logstore: stream times unknown: unreadable block", "group", g.name, "stream", st.name,
+						"segment", segmentName(b.seg), "offset", b.off, "err", err)
+					continue
 				}
 				for i := range evs {
 					in := evs[i].IngestionTime
@@ -230,7 +238,6 @@ func (s *Store) recoverIngestTimes() error {
 			}
 		}
 	}
-	return nil
 }
 
 // indexBlock adds a block to the index. Callers hold mu (or own s).
@@ -315,11 +322,15 @@ func (s *Store) Append(ctx context.Context, events []Event) error {
 		ingest int64
 	}
 	var pl []placed
-	for _, k := range keys {
+	for i, k := range keys {
 		evs := by[k]
 		slices.SortStableFunc(evs, func(a, b *Event) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 		start := len(buf)
-		buf = appendBlock(buf, kindEvents, k.g, k.s, evs)
+		kind := byte(kindEvents)
+		if i == len(keys)-1 {
+			kind |= lastOfAppend
+		}
+		buf = appendBlock(buf, kind, k.g, k.s, evs)
 		ingest := int64(0)
 		for _, e := range evs {
 			ingest = max(ingest, e.IngestionTime)
@@ -399,7 +410,7 @@ func (s *Store) DeleteLogGroup(ctx context.Context, group string) error {
 	if err := s.ensureActive(); err != nil {
 		return err
 	}
-	buf := appendBlock(nil, kindDelete, group, "", nil)
+	buf := appendBlock(nil, kindDelete|lastOfAppend, group, "", nil)
 	if _, err := s.active.WriteAt(buf, s.actSize); err != nil {
 		_ = s.active.Truncate(s.actSize)
 		return fmt.Errorf("logstore: write: %w", err)

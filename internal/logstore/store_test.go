@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -342,5 +343,108 @@ func TestReadOnlyLeavesTornTail(t *testing.T) {
 	}
 	if _, err := os.Stat(cfg.Dir); err == nil {
 		t.Error("read-only open created the directory")
+	}
+}
+
+// TestTornMultiBlockAppend: one Append writes a block per stream in one
+// write; a crash may persist its later blocks and not an earlier one.
+// Damage followed only by blocks of that same last append is a torn write:
+// Open truncates it away and keeps every earlier append. A header of
+// zeros after the damage is not taken for a sound block either.
+func TestTornMultiBlockAppend(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		tamper func(data []byte, lastStart int) []byte
+	}{
+		{"first block of the last append zeroed", func(data []byte, at int) []byte {
+			clear(data[at+frameLen : at+frameLen+40])
+			return data
+		}},
+		{"a frame of zeros after the damage", func(data []byte, at int) []byte {
+			data = data[:at+5]
+			return append(data, append([]byte(blockMagic), make([]byte, 8)...)...)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openT(t, dir, 0)
+			must(t, s.Append(t.Context(), []Event{ev("g", "a", 1, "one"), ev("g", "b", 1, "one")}))
+			st, _ := os.Stat(segPath(dir, 1))
+			lastStart := int(st.Size())
+			must(t, s.Append(t.Context(), []Event{ev("g", "a", 2, "two"), ev("g", "b", 2, "two"), ev("g", "c", 2, "two")}))
+			s.Close()
+			p := segPath(dir, 1)
+			data, err := os.ReadFile(p)
+			must(t, err)
+			must(t, os.WriteFile(p, tc.tamper(data, lastStart), 0o644))
+			s2 := openT(t, dir, 0)
+			if d := cmp.Diff(scanAll(t, s2, Query{}), []string{"g|a|1|one", "g|b|1|one"}); d != "" {
+				t.Fatalf("(-got +want)\n%s", d)
+			}
+			if after, _ := os.Stat(p); after.Size() != int64(lastStart) {
+				t.Errorf("segment is %d bytes, want truncated to %d", after.Size(), lastStart)
+			}
+		})
+	}
+}
+
+// TestDamageInUnmarkedStore: a segment written before appends were marked
+// has no way to tell a torn append from damage, so sound blocks after the
+// damage make Open refuse it.
+func TestDamageInUnmarkedStore(t *testing.T) {
+	dir := t.TempDir()
+	var data []byte
+	var starts []int
+	for i := range 3 {
+		starts = append(starts, len(data))
+		data = appendBlock(data, kindEvents, "g", "s", []*Event{{LogGroup: "g", LogStream: "s", Timestamp: int64(i), IngestionTime: 1, Message: "m"}})
+	}
+	for _, damaged := range starts[:2] { // the first block, the second
+		bad := slices.Clone(data)
+		bad[damaged+frameLen+1] ^= 0xff
+		must(t, os.WriteFile(segPath(dir, 1), bad, 0o644))
+		cfg := DefaultConfig()
+		cfg.Dir = dir
+		if _, err := Open(cfg, Deps{}); err == nil || !errors.Is(err, ErrCorrupt) {
+			t.Errorf("damage at %d: Open: %v, want ErrCorrupt", damaged, err)
+		}
+		if after, _ := os.ReadFile(segPath(dir, 1)); !bytes.Equal(after, bad) {
+			t.Errorf("damage at %d: the segment changed", damaged)
+		}
+	}
+}
+
+// TestDamagedSealedBlockDoesNotFailOpen: blocks of sealed segments are not
+// verified at Open, and one that cannot be decoded for its stream's
+// creation time must not fail Open either: only the queries that read it.
+func TestDamagedSealedBlockDoesNotFailOpen(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, 4096)
+	must(t, s.Append(t.Context(), []Event{ev("g", "s", 1, "MSGMARK-first-event-of-the-stream")}))
+	for i := range 100 {
+		must(t, s.Append(t.Context(), []Event{ev("g", "s", int64(i+2), fmt.Sprintf("later event %03d %s", i, strings.Repeat("padding ", 10)))}))
+	}
+	s.Close()
+	p := segPath(dir, 1)
+	data, err := os.ReadFile(p)
+	must(t, err)
+	i := bytes.Index(data, []byte("MSGMARK"))
+	if i < 1 {
+		t.Fatal("marker not found")
+	}
+	data[i-1] = 0x7f // the message's length now runs past its block
+	must(t, os.WriteFile(p, data, 0o644))
+	cfg := DefaultConfig()
+	cfg.Dir, cfg.SegmentBytes = dir, 4096
+	if segs, _ := listSegments(dir); len(segs) < 2 {
+		t.Fatalf("segments %v: the damaged block must be in a sealed one", segs)
+	}
+	s2, err := Open(cfg, Deps{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s2.Close()
+	if st, err := s2.LogStreams("g"); err != nil || len(st) != 1 || st[0].Events != 101 {
+		t.Errorf("streams %+v %v", st, err)
 	}
 }
