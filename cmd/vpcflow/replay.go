@@ -62,7 +62,11 @@ or unreadable file stops the replay with the packet number and byte offset.`,
 			defer stopProfile()
 			var bar *progressbar.ProgressBar
 			if isTerminal(cmd.ErrOrStderr()) {
+				// No spinner ticker: progressbar v3.19.1's ticker goroutine
+				// reads the bar's state without its lock (a data race with
+				// Describe); the bar is redrawn by Describe instead.
 				bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+					progressbar.OptionSetSpinnerChangeInterval(0),
 					progressbar.OptionSetDescription("replaying"), progressbar.OptionClearOnFinish(),
 					progressbar.OptionThrottle(100*time.Millisecond))
 			}
