@@ -2,6 +2,7 @@ package vpc
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -479,7 +480,9 @@ func (im *importer) run() {
 			ed.Owner = "instance"
 			if !e.RequesterManaged {
 				ed.InstanceID = e.Attachment.InstanceId
-				if o := e.Attachment.InstanceOwnerId; o != "" && o != e.OwnerId && o != doc.Account {
+				// Only an owner other than the interface's own account
+				// is written (an interface's instance is its account's).
+				if o := e.Attachment.InstanceOwnerId; o != "" && o != cmp.Or(ed.Account, doc.Account) {
 					ed.InstanceOwner = o
 				}
 			}

@@ -52,6 +52,9 @@ func TestImport(t *testing.T) {
 	if e := topo.Interface("eni-0c2d3e4f5aEXAMPLE"); e == nil || e.InstanceOwner != "444455556666" || topo.ShownInstanceID(e) != "" {
 		t.Errorf("interface of another account's instance = %+v", e)
 	}
+	if e := topo.Interface("eni-0d3e4f5a6bEXAMPLE"); e == nil || e.InstanceOwner != "111122223333" || topo.ShownInstanceID(e) != "i-0d3e4f5a6bEXAMPLE" {
+		t.Errorf("another account's interface on our instance = %+v", e)
+	}
 	if topo.Subnet("subnet-0a1b2c3d4e5f00002").RouteTableID != "rtb-09ba434c1bEXAMPLE" {
 		t.Error("subnet association lost")
 	}
