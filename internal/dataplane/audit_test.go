@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -321,15 +322,44 @@ network_interfaces:
 		}
 	}
 	// S3's replies come in through the gateway endpoint the app subnets
-	// route S3's prefix list to, and the internet's through the NAT
-	// gateway they route the internet to (a capture on the instance shows
-	// them translated; this is what replaying one does).
+	// route S3's prefix list to.
 	d = newDP(t, load(t, "../vpc/testdata/three-tier.yaml"))
-	for _, remote := range []string{"52.216.10.10", "1.1.1.1"} {
-		run(t, d, tcp("10.0.10.15", remote, 41000, 443, 2, 0))
-		got, res := run(t, d, tcp(remote, "10.0.10.15", 443, 41000, 0x12, time.Millisecond))
-		if res.Reason != ReasonDelivered || len(got) != 1 {
-			t.Errorf("reply from %s: %v (%s), %d observations", remote, res.Reason, res.Detail, len(got))
-		}
+	run(t, d, tcp("10.0.10.15", "52.216.10.10", 41000, 443, 2, 0))
+	got, res := run(t, d, tcp("52.216.10.10", "10.0.10.15", 443, 41000, 0x12, time.Millisecond))
+	if res.Reason != ReasonDelivered || len(got) != 1 {
+		t.Errorf("reply from S3: %v (%s), %d observations", res.Reason, res.Detail, len(got))
+	}
+}
+
+// TestReplyViaNATAsAWSSeesIt: a capture taken on an instance behind a NAT
+// gateway shows the replies after the translation back (internet address
+// to the instance's private address). Replayed, such a reply goes through
+// the NAT gateway as AWS carries it: the same observations as the reply to
+// the NAT gateway's Elastic IP and port, NAT interface included. Without
+// a translation it goes straight to the instance.
+func TestReplyViaNATAsAWSSeesIt(t *testing.T) {
+	topo := load(t, "../vpc/testdata/three-tier.yaml")
+	captured, translated := newDP(t, topo), newDP(t, topo)
+	var public netip.AddrPort
+	for _, d := range []*Dataplane{captured, translated} {
+		_, res := run(t, d, tcp("10.0.10.15", "1.1.1.1", 41000, 443, 2, 0))
+		public = res.PublicSrc
+	}
+	if !public.IsValid() {
+		t.Fatal("the request did not leave through the NAT gateway")
+	}
+	got, res := run(t, captured, tcp("1.1.1.1", "10.0.10.15", 443, 41000, 0x12, time.Millisecond))
+	want, wantRes := run(t, translated, tcp("1.1.1.1", public.Addr().String(), 443, public.Port(), 0x12, time.Millisecond))
+	if diff := cmp.Diff(got, want); diff != "" || len(got) != 3 {
+		t.Errorf("reply as captured on the instance (-got +want as sent to %s):\n%s", public, diff)
+	}
+	if res.Reason != wantRes.Reason || !res.Delivered {
+		t.Errorf("result %+v, want %+v", res, wantRes)
+	}
+	// No translation (the capture missed the request): straight to the
+	// instance, as before.
+	got, _ = run(t, captured, tcp("1.1.1.1", "10.0.10.15", 443, 42000, 0x12, time.Millisecond))
+	if len(got) != 1 || got[0].ENI != "eni-0a0a00000000000d1" {
+		t.Errorf("untranslated reply: %+v", got)
 	}
 }

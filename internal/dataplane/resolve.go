@@ -598,12 +598,63 @@ func (d *Dataplane) fromOutside(fe *flowEntry, p *Packet, now int64) {
 			fe.result = &Result{Reason: ReasonNoRoute, Detail: why}
 			return
 		}
+		if d.replyViaNAT(fe, p, dst, now) {
+			return
+		}
 		in := d.addHop(fe, p, d.state[dst.ID], flow.Ingress, p.Src, p.Dst, p.SrcPort, p.DstPort)
 		in.naclCheck = true
 		fe.result = deliveredFromOutside(in.ifc, dst.ID)
 		return
 	}
 	fe.result = &Result{Reason: ReasonUnknownSource, Detail: fmt.Sprintf("neither %s nor %s belongs to the topology", p.Src, p.Dst)}
+}
+
+// replyViaNAT handles a packet from outside to a private address that is
+// the reply of a flow a NAT gateway translated, as a capture taken on the
+// instance shows it (after the translation back): it is replayed as the
+// NAT gateway received it, to its Elastic IP and translated port, so that
+// the NAT interface's records are there as AWS writes them. It reports
+// false when dst's subnet does not route the source to a NAT gateway or
+// no live translation matches (the packet then goes straight to dst).
+func (d *Dataplane) replyViaNAT(fe *flowEntry, p *Packet, dst *vpc.Interface, now int64) bool {
+	s := d.state[dst.ID]
+	if s == nil {
+		return false
+	}
+	rt := d.topo.RouteTable(s.subnet.RouteTableID)
+	if rt == nil {
+		return false
+	}
+	r, ok := d.topo.LookupRoute(rt, p.Src)
+	if !ok || r.Kind != vpc.TargetNATGateway {
+		return false
+	}
+	nat := d.topo.NATGateway(r.TargetID)
+	if nat == nil || !nat.PublicIP.IsValid() {
+		return false
+	}
+	ns := d.state[nat.InterfaceID]
+	if ns == nil {
+		return false
+	}
+	sport, dport := p.SrcPort, p.DstPort
+	if p.Protocol != vpc.ProtoTCP && p.Protocol != vpc.ProtoUDP {
+		sport, dport = 0, 0
+	}
+	m := d.nat[natKey{zone: ns.zone, proto: p.Protocol, a: p.Dst, aPort: dport, b: p.Src, bPort: sport}]
+	if m == nil || m.dead || now-m.last > int64(d.opts.NATIdleTimeout) {
+		return false
+	}
+	seen := *p
+	seen.Dst = nat.PublicIP
+	if p.Protocol == vpc.ProtoTCP || p.Protocol == vpc.ProtoUDP {
+		seen.DstPort = m.natPort
+	}
+	if d.tracing {
+		d.note(fe, "reply of a flow %s translated: replayed as it reached %s:%d", nat.ID, seen.Dst, seen.DstPort)
+	}
+	d.intoNAT(fe, &seen, ns, now)
+	return true
 }
 
 // noWayIn says why a packet from src, an address of no interface, cannot
