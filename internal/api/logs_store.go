@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"vpcflow/internal/alarm"
 	"vpcflow/internal/logstore"
 )
 
@@ -336,12 +337,19 @@ func (a *LogsActions) filterLogEvents(ctx context.Context, account string, body 
 	if err != nil {
 		return nil, err
 	}
+	// The filter pattern language of metric filters and FilterLogEvents
+	// is one: terms with ? alternatives, [space-delimited] fields with
+	// comparisons, {JSON} (spec §9.4); the alarm package compiles it.
+	pat, err := alarm.ParsePattern(in.FilterPattern)
+	if err != nil {
+		return nil, invalidParam("Invalid filter pattern: %v", err)
+	}
 	if !a.owns(account, group) {
 		return nil, errNoGroup
 	}
 	res, err := a.Store.FilterLogEvents(ctx, logstore.FilterLogEventsInput{LogGroup: group, LogStreamNames: in.LogStreamNames,
-		LogStreamNamePrefix: in.LogStreamNamePrefix, StartTime: in.StartTime, EndTime: in.EndTime, FilterPattern: in.FilterPattern,
-		Limit: limit, NextToken: in.NextToken})
+		LogStreamNamePrefix: in.LogStreamNamePrefix, StartTime: in.StartTime, EndTime: in.EndTime,
+		Match: func(e *logstore.Event) bool { return pat.Match(e.Message) }, Limit: limit, NextToken: in.NextToken})
 	if err != nil {
 		return nil, mapStoreError(err)
 	}

@@ -93,6 +93,23 @@ func TestLogsActions(t *testing.T) {
 	if code != 200 || len(out["events"].([]any)) != 6 {
 		t.Fatalf("FilterLogEvents REJECT: %d %d events", code, len(out["events"].([]any)))
 	}
+	// The whole filter pattern language (spec §9.4), not only terms.
+	for pattern, want := range map[string]int{
+		"?REJECT ?ACCEPT": 30,
+		"[version, account, eni, src, dst, srcport, dstport = 53, protocol, packets, bytes, start, end, action, status]": 1,
+		"[..., action = REJECT, status]":                  6,
+		"[version, account, eni, src = 10.0.0.1*, ...]":   11,
+		"[v, a, e, s, d, sp, dp >= 520 && dp < 525, ...]": 5,
+		"[v, a, e, s, d, sp, dp = 53 || dp = 529, ...]":   2,
+	} {
+		code, out = logsCall(t, ts, "FilterLogEvents", map[string]any{"logGroupName": "vpc-flow-logs", "filterPattern": pattern})
+		if evs, _ := out["events"].([]any); code != 200 || len(evs) != want {
+			t.Errorf("FilterLogEvents %q: %d, %d events, want %d (%v)", pattern, code, len(evs), want, out)
+		}
+	}
+	if code, out = logsCall(t, ts, "FilterLogEvents", map[string]any{"logGroupName": "vpc-flow-logs", "filterPattern": "[a, b"}); code != 400 || out["__type"] != "InvalidParameterException" {
+		t.Errorf("bad filter pattern: %d %v", code, out)
+	}
 	code, out = logsCall(t, ts, "GetLogEvents", map[string]any{"logGroupName": "other-account-group", "logStreamName": "s"})
 	if code != 400 || out["__type"] != "ResourceNotFoundException" {
 		t.Errorf("cross-account GetLogEvents: %d %v", code, out)
