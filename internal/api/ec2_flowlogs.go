@@ -67,7 +67,7 @@ func flowLogError(err error) error {
 		if fe.Code == flowlog.CodeInternalError {
 			status = http.StatusInternalServerError
 		}
-		if fe.Code == "DryRunOperation" {
+		if fe.Code == flowlog.CodeDryRunOperation {
 			status = http.StatusPreconditionFailed
 		}
 		return &Error{Status: status, Code: fe.Code, Message: fe.Message}
@@ -89,12 +89,18 @@ func (a *FlowLogActions) create(ctx context.Context, rid, account string, p Para
 		DeliverCrossAccountRole:  p.Get("DeliverCrossAccountRole"),
 		LogFormat:                p.Get("LogFormat"),
 	}
-	if v := p.Get("MaxAggregationInterval"); v != "" {
+	// A parameter sent empty or zero is not one left out: 0 and "" would
+	// otherwise read as "the default".
+	if p.Has("MaxAggregationInterval") {
+		v := p.Get("MaxAggregationInterval")
 		n, err := strconv.Atoi(v)
-		if err != nil {
+		if err != nil || n == 0 {
 			return nil, errInvalidParameter(fmt.Sprintf("Value (%s) for parameter MaxAggregationInterval is invalid. Expected 60 or 600.", v))
 		}
 		in.MaxAggregationInterval = n
+	}
+	if p.Has("LogFormat") && in.LogFormat == "" {
+		return nil, flowLogError(flowlog.InvalidValue("LogFormat", "", "A log format must include at least one field."))
 	}
 	if p.Has("DestinationOptions.FileFormat") || p.Has("DestinationOptions.HiveCompatiblePartitions") || p.Has("DestinationOptions.PerHourPartition") {
 		in.DestinationOptions = &flowlog.DestinationOptions{
@@ -114,11 +120,17 @@ func (a *FlowLogActions) create(ctx context.Context, rid, account string, p Para
 	}
 	var out flowlog.CreateOutput
 	if account != a.Account {
-		// The resources of another account do not exist for this caller.
+		// The resources of another account do not exist for this caller,
+		// after the checks every caller gets.
+		if err := flowlog.Validate(in, account, ""); err != nil {
+			return nil, flowLogError(err)
+		}
+		if in.DryRun {
+			return nil, flowLogError(flowlog.DryRun())
+		}
 		out.ClientToken = in.ClientToken
 		for _, id := range in.ResourceIDs {
-			out.Unsuccessful = append(out.Unsuccessful, flowlog.UnsuccessfulItem{ResourceID: id,
-				Error: flowlog.Error{Code: notFoundCode(in.ResourceType), Message: fmt.Sprintf("The resource '%s' does not exist", id)}})
+			out.Unsuccessful = append(out.Unsuccessful, flowlog.UnsuccessfulItem{ResourceID: id, Error: flowlog.NotFound(in.ResourceType, id)})
 		}
 	} else {
 		var err error
@@ -137,14 +149,10 @@ func (a *FlowLogActions) create(ctx context.Context, rid, account string, p Para
 	}{NS: EC2Namespace, RequestID: rid, ClientToken: out.ClientToken, FlowLogIDs: out.FlowLogIDs, Unsuccessful: unsuccessful(out.Unsuccessful)}, nil
 }
 
-func notFoundCode(resourceType string) string {
-	switch resourceType {
-	case "Subnet":
-		return "InvalidSubnetID.NotFound"
-	case "NetworkInterface":
-		return "InvalidNetworkInterfaceID.NotFound"
-	}
-	return "InvalidVpcID.NotFound"
+// isDryRun reports whether err is DryRunOperation.
+func isDryRun(err error) bool {
+	var fe *flowlog.Error
+	return errors.As(err, &fe) && fe.Code == flowlog.CodeDryRunOperation
 }
 
 type flowLogXML struct {
@@ -173,7 +181,7 @@ type destOpts struct {
 }
 
 func (a *FlowLogActions) describe(rid, account string, p Params) (any, error) {
-	in := flowlog.DescribeInput{FlowLogIDs: p.List("FlowLogId"), NextToken: p.Get("NextToken")}
+	in := flowlog.DescribeInput{DryRun: strings.EqualFold(p.Get("DryRun"), "true"), FlowLogIDs: p.List("FlowLogId"), NextToken: p.Get("NextToken")}
 	for _, f := range p.Filters() {
 		in.Filters = append(in.Filters, flowlog.Filter{Name: f.Name, Values: f.Values})
 	}
@@ -181,13 +189,16 @@ func (a *FlowLogActions) describe(rid, account string, p Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.Has("MaxResults") && n == 0 {
+		return nil, flowLogError(flowlog.InvalidValue("MaxResults", "0", "Expecting a value between 5 and 1000."))
+	}
 	in.MaxResults = n
-	var out flowlog.DescribeOutput
-	if account == a.Account {
-		out, err = a.Service.Describe(in)
-		if err != nil {
-			return nil, flowLogError(err)
-		}
+	out, err := a.Service.Describe(in) // validates for every caller
+	if err != nil {
+		return nil, flowLogError(err)
+	}
+	if account != a.Account {
+		out = flowlog.DescribeOutput{} // another account's flow logs
 	}
 	items := make([]flowLogXML, 0, len(out.FlowLogs))
 	for _, fl := range out.FlowLogs {
@@ -217,9 +228,15 @@ func (a *FlowLogActions) delete(ctx context.Context, rid, account string, p Para
 	in := flowlog.DeleteInput{DryRun: strings.EqualFold(p.Get("DryRun"), "true"), FlowLogIDs: p.List("FlowLogId")}
 	var out flowlog.DeleteOutput
 	if account != a.Account {
+		// The same checks as the owner's, without deleting: a dry run
+		// answers DryRunOperation once the request is valid.
+		dry := in
+		dry.DryRun = true
+		if _, err := a.Service.Delete(ctx, dry); err != nil && (in.DryRun || !isDryRun(err)) {
+			return nil, flowLogError(err)
+		}
 		for _, id := range in.FlowLogIDs {
-			out.Unsuccessful = append(out.Unsuccessful, flowlog.UnsuccessfulItem{ResourceID: id,
-				Error: flowlog.Error{Code: "InvalidFlowLogId.NotFound", Message: fmt.Sprintf("Flow log ID '%s' does not exist", id)}})
+			out.Unsuccessful = append(out.Unsuccessful, flowlog.UnsuccessfulItem{ResourceID: id, Error: flowlog.FlowLogNotFound(id)})
 		}
 	} else {
 		var err error

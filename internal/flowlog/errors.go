@@ -44,6 +44,10 @@ func missing(param string) *Error {
 	return errorf(CodeMissingParameter, "The request must contain the parameter %s", param)
 }
 
+// InvalidValue is EC2's InvalidParameterValue for a parameter's value;
+// valid says what is expected.
+func InvalidValue(param, value, valid string) error { return invalidValue(param, value, valid) }
+
 func invalidValue(param, value, valid string) *Error {
 	if valid != "" {
 		return errorf(CodeInvalidParameterValue, "Value (%s) for parameter %s is invalid. %s", value, param, valid)

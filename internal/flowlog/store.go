@@ -230,7 +230,7 @@ func (s *Store) Create(in CreateInput) (CreateOutput, error) {
 		return CreateOutput{}, verr
 	}
 	if in.DryRun {
-		return CreateOutput{}, errorf(CodeDryRunOperation, "Request would have succeeded, but DryRun flag is set.")
+		return CreateOutput{}, DryRun()
 	}
 	if in.ClientToken != "" {
 		if out, ok := s.st.Tokens[in.ClientToken]; ok {
@@ -314,7 +314,7 @@ func (s *Store) checkResource(st *state, c *checked, id string) *Error {
 		n++
 		if fl.LogDestinationType == c.in.LogDestinationType && fl.LogDestination == c.destination &&
 			fl.TrafficType == c.in.TrafficType {
-			return errorf(CodeFlowLogAlreadyExists, "Error. There is an existing Flow Log with the same configuration and log destination.")
+			return errorf(CodeFlowLogAlreadyExists, "A flow log with the specified configuration already exists.")
 		}
 	}
 	if n >= MaxFlowLogsPerResource {
@@ -346,6 +346,9 @@ func (s *Store) Describe(in DescribeInput, status StatusFunc) (DescribeOutput, e
 	}
 	if in.MaxResults != 0 && (in.MaxResults < 5 || in.MaxResults > 1000) {
 		return DescribeOutput{}, invalidValue("MaxResults", strconv.Itoa(in.MaxResults), "Expecting a value between 5 and 1000.")
+	}
+	if in.DryRun {
+		return DescribeOutput{}, DryRun()
 	}
 	start := 0
 	if in.NextToken != "" {
@@ -433,7 +436,7 @@ func (s *Store) Delete(in DeleteInput) (DeleteOutput, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if in.DryRun {
-		return DeleteOutput{}, errorf(CodeDryRunOperation, "Request would have succeeded, but DryRun flag is set.")
+		return DeleteOutput{}, DryRun()
 	}
 	out := DeleteOutput{Unsuccessful: []UnsuccessfulItem{}}
 	var deleted []string
@@ -442,7 +445,7 @@ func (s *Store) Delete(in DeleteInput) (DeleteOutput, error) {
 			i := s.find(st, id)
 			if i < 0 {
 				out.Unsuccessful = append(out.Unsuccessful, UnsuccessfulItem{
-					Error:      *errorf(CodeInvalidFlowLogNotFound, "These flow log ids in the input list are not found: [TotalCount: 1] %s", id),
+					Error:      FlowLogNotFound(id),
 					ResourceID: id,
 				})
 				continue

@@ -180,7 +180,7 @@ func TestCreatePerResource(t *testing.T) {
 		Unsuccessful: []UnsuccessfulItem{
 			{Error: Error{CodeInvalidENINotFound, "The networkInterface ID 'eni-99999999' does not exist"}, ResourceID: "eni-99999999"},
 			{Error: Error{CodeInvalidENIMalformed, `Invalid id: "vpc-001234183afc7cabc" (expecting a network interface id starting with "eni-")`}, ResourceID: "vpc-001234183afc7cabc"},
-			{Error: Error{CodeFlowLogAlreadyExists, "Error. There is an existing Flow Log with the same configuration and log destination."}, ResourceID: "eni-aa22bb33"},
+			{Error: Error{CodeFlowLogAlreadyExists, "A flow log with the specified configuration already exists."}, ResourceID: "eni-aa22bb33"},
 		},
 	}
 	if diff := cmp.Diff(out, want); diff != "" {

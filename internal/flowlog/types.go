@@ -86,6 +86,7 @@ type Filter struct {
 
 // DescribeInput is DescribeFlowLogs' request.
 type DescribeInput struct {
+	DryRun     bool
 	FlowLogIDs []string
 	Filters    []Filter
 	MaxResults int    // 0: everything

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"vpcflow/internal/flow"
 )
@@ -142,11 +143,11 @@ func validate(in CreateInput, account, region string) (*checked, *Error) {
 			switch {
 			case t.Key == "":
 				return nil, errorf(CodeInvalidParameterValue, "Tag keys must not be empty")
-			case len(t.Key) > 127:
+			case utf8.RuneCountInString(t.Key) > 127:
 				return nil, errorf(CodeInvalidParameterValue, "Tag key exceeds the maximum length of 127 characters: %q", t.Key)
 			case strings.HasPrefix(strings.ToLower(t.Key), "aws:"):
 				return nil, errorf(CodeInvalidParameterValue, "Tag keys starting with 'aws:' are reserved for internal use: %q", t.Key)
-			case len(t.Value) > 256:
+			case utf8.RuneCountInString(t.Value) > 256:
 				return nil, errorf(CodeInvalidParameterValue, "Tag value exceeds the maximum length of 256 characters (key %q)", t.Key)
 			case seen[t.Key]:
 				return nil, errorf(CodeInvalidParameterValue, "Duplicate tag key %q", t.Key)
@@ -179,6 +180,12 @@ func (c *checked) cloudWatch(account, region string) *Error {
 		group, ok := parseLogGroupARN(in.LogDestination)
 		if !ok {
 			return invalidValue("LogDestination", in.LogDestination, "Expected a CloudWatch Logs log group ARN: arn:aws:logs:region:account-id:log-group:name")
+		}
+		// The events go to the group of that name in the flow log's own
+		// account and region: an ARN naming others would be a lie.
+		if parts := strings.SplitN(in.LogDestination, ":", 6); (region != "" && parts[3] != region) || parts[4] != account {
+			return invalidValue("LogDestination", in.LogDestination,
+				fmt.Sprintf("The log group must be in the flow log's account %s and region %s", account, region))
 		}
 		c.logGroup = group
 		c.destination = strings.TrimSuffix(in.LogDestination, ":*")
@@ -319,6 +326,19 @@ func checkResourceID(typ, id string) *Error {
 		return errorf(code, "Invalid id: %q (expecting a %s id starting with %q)", id, noun, prefix)
 	}
 	return nil
+}
+
+// NotFound is the error of a resource id that does not exist.
+func NotFound(resourceType, id string) Error { return *notFound(resourceType, id) }
+
+// FlowLogNotFound is DeleteFlowLogs' error for an id that does not exist.
+func FlowLogNotFound(id string) Error {
+	return *errorf(CodeInvalidFlowLogNotFound, "These flow log ids in the input list are not found: [TotalCount: 1] %s", id)
+}
+
+// DryRun is the answer to a valid request with DryRun set.
+func DryRun() error {
+	return errorf(CodeDryRunOperation, "Request would have succeeded, but DryRun flag is set.")
 }
 
 func notFound(typ, id string) *Error {
