@@ -178,6 +178,7 @@ func Open(ctx context.Context, topo *vpc.Topology, opts Options) (_ *Pipeline, e
 	if p.Objects, err = objstore.NewLocal(opts.DataDir); err != nil {
 		return nil, err
 	}
+	p.Objects.Now = p.Now // Last-Modified on the simulated clock
 	lc := logstore.DefaultConfig()
 	lc.Dir = filepath.Join(opts.DataDir, LogStoreDir)
 	lc.NoSync = true

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Local is a Store on a local directory: bucket b, key k is the file
@@ -23,6 +24,10 @@ import (
 // under the real name.
 type Local struct {
 	root string
+	// Now, when set, is the clock of Last-Modified (the file's mtime): a
+	// simulation's clock, so that an object is modified after the time in
+	// its name, as on S3 (spec §5.1). Default: the file system's.
+	Now func() time.Time
 }
 
 // NewLocal returns a store rooted at dir (created if missing). A root has
@@ -160,6 +165,13 @@ func (l *Local) Put(ctx context.Context, bucket, key string, body io.Reader, _ i
 	}
 	if err := f.Close(); err != nil {
 		return fail(err)
+	}
+	if l.Now != nil {
+		if t := l.Now(); !t.IsZero() {
+			if err := os.Chtimes(tmp, t, t); err != nil {
+				return fail(err)
+			}
+		}
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		return fail(err)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"vpcflow/internal/objstore"
 	"vpcflow/internal/objstore/objstoretest"
@@ -169,5 +170,32 @@ func TestS3Versity(t *testing.T) {
 	err := st.Put(t.Context(), bucket, "x", strings.NewReader("x"), 1)
 	if err == nil || errors.Is(err, objstore.ErrAccessDenied) || errors.Is(err, objstore.ErrNoSuchBucket) {
 		t.Fatalf("server down: %v", err)
+	}
+}
+
+// TestLocalClock: with Now set, an object's Last-Modified (its mtime) comes
+// from that clock (a simulation's), so an object is modified after the
+// time its name carries, as on S3.
+func TestLocalClock(t *testing.T) {
+	l, err := objstore.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := time.Date(2026, 11, 20, 0, 5, 3, 0, time.UTC)
+	l.Now = func() time.Time { return sim }
+	if err := l.CreateBucket(t.Context(), "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Put(t.Context(), "b", "AWSLogs/x_20261120T0000Z_1.log.gz", strings.NewReader("data"), 4); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"b/AWSLogs/x_20261120T0000Z_1.log.gz"} {
+		fi, err := os.Stat(filepath.Join(l.Root(), p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.ModTime().Equal(sim) {
+			t.Errorf("%s modified %v, want %v", p, fi.ModTime().UTC(), sim)
+		}
 	}
 }
