@@ -410,7 +410,8 @@ func (a *LogsActions) startQuery(account string, body []byte) (any, error) {
 		return nil, invalidParam("endTime must be greater than or equal to startTime.")
 	}
 	for _, g := range groups {
-		if !a.owns(account, g) {
+		_, err := a.Store.LogStreams(g) // a group that does not exist is not found, as in another account
+		if !a.owns(account, g) || err != nil {
 			return nil, &Error{Status: http.StatusBadRequest, Code: "ResourceNotFoundException", Message: "Log group '" + g + "' does not exist for account ID '" + account + "'"}
 		}
 	}
@@ -514,7 +515,9 @@ func (a *LogsActions) getQueryResults(account string, body []byte) (any, error) 
 		return nil, invalidParam("Query failed: %v", j.err)
 	}
 	if j.status == "Complete" {
-		out.Results = j.result.Rows
+		if j.result.Rows != nil {
+			out.Results = j.result.Rows // no rows stay [], not null
+		}
 		out.Statistics = stats{j.result.RecordsMatched, j.result.RecordsScanned, j.result.BytesScanned}
 	}
 	return out, nil

@@ -26,6 +26,9 @@ func (f fakeQueries) RunQuery(ctx context.Context, groups []string, start, end i
 	if strings.Contains(q, "bad") {
 		return QueryResult{}, fmt.Errorf("line 1:1: unexpected token")
 	}
+	if strings.Contains(q, "nothing") {
+		return QueryResult{}, nil // no rows
+	}
 	return QueryResult{Rows: [][]ResultField{{{"groups", strings.Join(groups, ",")}, {"query", q}}}, RecordsScanned: 2}, nil
 }
 
@@ -46,7 +49,9 @@ func newLogsServer(t *testing.T, runner QueryRunner) *httptest.Server {
 	if err := st.Append(context.Background(), events); err != nil {
 		t.Fatal(err)
 	}
-	owner := map[string]string{"vpc-flow-logs": keyA.AccountID, "other-account-group": keyB.AccountID}
+	// no-such-group is account A's by name (as serve gives every name to
+	// its account) but holds nothing.
+	owner := map[string]string{"vpc-flow-logs": keyA.AccountID, "other-account-group": keyB.AccountID, "no-such-group": keyA.AccountID}
 	srv, err := New(Config{Credentials: []sigv4.Credential{keyA, keyB}}, Deps{Now: func() time.Time { return testNow },
 		Logs: &LogsActions{Store: st, Owner: func(g string) string { return owner[g] }, Region: "us-east-1", Queries: runner}})
 	if err != nil {
@@ -166,5 +171,24 @@ func TestLogsQueries(t *testing.T) {
 	code, out = logsCall(t, ts, "StartQuery", start)
 	if code != 400 || out["__type"] != "ResourceNotFoundException" {
 		t.Errorf("cross-account query: %d %v", code, out)
+	}
+	// No rows: results are [], not null.
+	start["logGroupName"], start["queryString"] = "vpc-flow-logs", "filter nothing"
+	_, out = logsCall(t, ts, "StartQuery", start)
+	id = out["queryId"]
+	for range 100 {
+		if _, out = logsCall(t, ts, "GetQueryResults", map[string]any{"queryId": id}); out["status"] == "Complete" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if rows, ok := out["results"].([]any); !ok || len(rows) != 0 {
+		t.Errorf("no rows: %v", out)
+	}
+	// A group the account could own but that does not exist.
+	start["logGroupName"] = "no-such-group"
+	code, out = logsCall(t, ts, "StartQuery", start)
+	if code != 400 || out["__type"] != "ResourceNotFoundException" {
+		t.Errorf("query of a missing group: %d %v", code, out)
 	}
 }
