@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -347,8 +348,14 @@ func (a *LogsActions) filterLogEvents(ctx context.Context, account string, body 
 	if !a.owns(account, group) {
 		return nil, errNoGroup
 	}
+	// FilterLogEvents' endTime is inclusive ("events with a timestamp
+	// later than this time are not returned"), GetLogEvents' exclusive.
+	end := in.EndTime
+	if end != 0 && end < math.MaxInt64 {
+		end++
+	}
 	res, err := a.Store.FilterLogEvents(ctx, logstore.FilterLogEventsInput{LogGroup: group, LogStreamNames: in.LogStreamNames,
-		LogStreamNamePrefix: in.LogStreamNamePrefix, StartTime: in.StartTime, EndTime: in.EndTime,
+		LogStreamNamePrefix: in.LogStreamNamePrefix, StartTime: in.StartTime, EndTime: end,
 		Match: func(e *logstore.Event) bool { return pat.Match(e.Message) }, Limit: limit, NextToken: in.NextToken})
 	if err != nil {
 		return nil, mapStoreError(err)

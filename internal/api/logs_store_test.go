@@ -112,6 +112,12 @@ func TestLogsActions(t *testing.T) {
 			t.Errorf("FilterLogEvents %q: %d, %d events, want %d (%v)", pattern, code, len(evs), want, out)
 		}
 	}
+	// endTime is inclusive: the event at exactly endTime is returned.
+	code, out = logsCall(t, ts, "FilterLogEvents", map[string]any{"logGroupName": "vpc-flow-logs",
+		"startTime": testNow.UnixMilli(), "endTime": testNow.Add(2 * time.Minute).UnixMilli()})
+	if evs, _ := out["events"].([]any); code != 200 || len(evs) != 3 {
+		t.Errorf("FilterLogEvents over [t, t+2m]: %d, %d events, want 3", code, len(evs))
+	}
 	if code, out = logsCall(t, ts, "FilterLogEvents", map[string]any{"logGroupName": "vpc-flow-logs", "filterPattern": "[a, b"}); code != 400 || out["__type"] != "InvalidParameterException" {
 		t.Errorf("bad filter pattern: %d %v", code, out)
 	}
