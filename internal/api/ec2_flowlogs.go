@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"vpcflow/internal/flowlog"
 )
@@ -76,8 +75,12 @@ func flowLogError(err error) error {
 }
 
 func (a *FlowLogActions) create(ctx context.Context, rid, account string, p Params) (any, error) {
+	bools, err := p.Bools("DryRun", "DestinationOptions.HiveCompatiblePartitions", "DestinationOptions.PerHourPartition")
+	if err != nil {
+		return nil, err
+	}
 	in := flowlog.CreateInput{
-		DryRun:                   strings.EqualFold(p.Get("DryRun"), "true"),
+		DryRun:                   bools[0],
 		ClientToken:              p.Get("ClientToken"),
 		ResourceType:             p.Get("ResourceType"),
 		ResourceIDs:              p.List("ResourceId"),
@@ -105,8 +108,8 @@ func (a *FlowLogActions) create(ctx context.Context, rid, account string, p Para
 	if p.Has("DestinationOptions.FileFormat") || p.Has("DestinationOptions.HiveCompatiblePartitions") || p.Has("DestinationOptions.PerHourPartition") {
 		in.DestinationOptions = &flowlog.DestinationOptions{
 			FileFormat:               p.Get("DestinationOptions.FileFormat"),
-			HiveCompatiblePartitions: strings.EqualFold(p.Get("DestinationOptions.HiveCompatiblePartitions"), "true"),
-			PerHourPartition:         strings.EqualFold(p.Get("DestinationOptions.PerHourPartition"), "true"),
+			HiveCompatiblePartitions: bools[1],
+			PerHourPartition:         bools[2],
 		}
 	}
 	for _, i := range p.Indexes("TagSpecification") {
@@ -181,7 +184,11 @@ type destOpts struct {
 }
 
 func (a *FlowLogActions) describe(rid, account string, p Params) (any, error) {
-	in := flowlog.DescribeInput{DryRun: strings.EqualFold(p.Get("DryRun"), "true"), FlowLogIDs: p.List("FlowLogId"), NextToken: p.Get("NextToken")}
+	dry, err := p.Bool("DryRun")
+	if err != nil {
+		return nil, err
+	}
+	in := flowlog.DescribeInput{DryRun: dry, FlowLogIDs: p.List("FlowLogId"), NextToken: p.Get("NextToken")}
 	for _, f := range p.Filters() {
 		in.Filters = append(in.Filters, flowlog.Filter{Name: f.Name, Values: f.Values})
 	}
@@ -225,7 +232,11 @@ func (a *FlowLogActions) describe(rid, account string, p Params) (any, error) {
 }
 
 func (a *FlowLogActions) delete(ctx context.Context, rid, account string, p Params) (any, error) {
-	in := flowlog.DeleteInput{DryRun: strings.EqualFold(p.Get("DryRun"), "true"), FlowLogIDs: p.List("FlowLogId")}
+	dry, err := p.Bool("DryRun")
+	if err != nil {
+		return nil, err
+	}
+	in := flowlog.DeleteInput{DryRun: dry, FlowLogIDs: p.List("FlowLogId")}
 	var out flowlog.DeleteOutput
 	if account != a.Account {
 		// The same checks as the owner's, without deleting: a dry run

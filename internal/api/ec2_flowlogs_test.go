@@ -55,6 +55,10 @@ func TestFlowLogParameterChecks(t *testing.T) {
 		{"describe max results 0", "Action=DescribeFlowLogs&MaxResults=0", "Expecting a value between 5 and 1000"},
 		{"delete dry run", "Action=DeleteFlowLogs&FlowLogId.1=fl-0123456789abcdef0&DryRun=true", "<Code>DryRunOperation</Code>"},
 		{"delete without ids", "Action=DeleteFlowLogs", "<Code>MissingParameter</Code>"},
+		// A boolean that is neither true nor false is an error, not false:
+		// DryRun=maybe created a flow log.
+		{"DryRun=maybe", create + "&TrafficType=ALL&DryRun=maybe", "Value (maybe) for parameter DryRun is invalid"},
+		{"describe DryRun=1", "Action=DescribeFlowLogs&DryRun=1", "Value (1) for parameter DryRun is invalid"},
 		// Tag limits count characters, not bytes.
 		{"tag key of 128 characters", create + "&TrafficType=ALL&TagSpecification.1.ResourceType=vpc-flow-log&TagSpecification.1.Tag.1.Key=" +
 			strings.Repeat("é", 128) + "&TagSpecification.1.Tag.1.Value=v", "Tag key exceeds the maximum length of 127 characters"},

@@ -84,6 +84,32 @@ func (p Params) Filters() []Filter {
 }
 
 // Int returns an integer parameter, def when absent.
+// Bool returns a boolean parameter: absent is false, and anything but true
+// or false (any case) is an error, not false (DryRun=maybe must not act).
+func (p Params) Bool(name string) (bool, error) {
+	switch v := p.Get(name); {
+	case v == "" || strings.EqualFold(v, "false"):
+		return false, nil
+	case strings.EqualFold(v, "true"):
+		return true, nil
+	default:
+		return false, errInvalidParameter(fmt.Sprintf("Value (%s) for parameter %s is invalid. Expected true or false.", v, name))
+	}
+}
+
+// Bools is Bool of each name, in order; the first error wins.
+func (p Params) Bools(names ...string) ([]bool, error) {
+	out := make([]bool, len(names))
+	for i, n := range names {
+		v, err := p.Bool(n)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
 func (p Params) Int(name string, def int) (int, error) {
 	v := p.Get(name)
 	if v == "" {
