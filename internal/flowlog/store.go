@@ -8,13 +8,16 @@ package flowlog
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -89,16 +92,33 @@ type state struct {
 	NextID   uint64                  `json:"NextId"`
 	FlowLogs []Resource              `json:"FlowLogs"`
 	Tokens   map[string]CreateOutput `json:"ClientTokens,omitempty"`
+	// TokenRequests holds, per client token, the request it answered
+	// (requestFingerprint), so that a reuse with other parameters is told
+	// apart from a retry.
+	TokenRequests map[string]string `json:"ClientTokenRequests,omitempty"`
 }
 
 func (s *state) clone() *state {
 	c := *s
 	c.FlowLogs = slices.Clone(s.FlowLogs)
-	c.Tokens = make(map[string]CreateOutput, len(s.Tokens))
-	for k, v := range s.Tokens {
-		c.Tokens[k] = v
+	c.Tokens = maps.Clone(s.Tokens)
+	if c.Tokens == nil {
+		c.Tokens = map[string]CreateOutput{}
+	}
+	c.TokenRequests = maps.Clone(s.TokenRequests)
+	if c.TokenRequests == nil {
+		c.TokenRequests = map[string]string{}
 	}
 	return &c
+}
+
+// requestFingerprint identifies a CreateFlowLogs request apart from its
+// client token and DryRun.
+func requestFingerprint(in CreateInput) string {
+	in.ClientToken, in.DryRun = "", false
+	b, _ := json.Marshal(in)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // Store holds the flow log resources. It is safe for concurrent use.
@@ -234,6 +254,10 @@ func (s *Store) Create(in CreateInput) (CreateOutput, error) {
 	}
 	if in.ClientToken != "" {
 		if out, ok := s.st.Tokens[in.ClientToken]; ok {
+			if fp, known := s.st.TokenRequests[in.ClientToken]; known && fp != requestFingerprint(in) {
+				return CreateOutput{}, errorf(CodeIdempotentParameterMismatch,
+					"The client token %s was used by an earlier request with other parameters.", in.ClientToken)
+			}
 			return out, nil
 		}
 	}
@@ -275,6 +299,7 @@ func (s *Store) Create(in CreateInput) (CreateOutput, error) {
 		}
 		if in.ClientToken != "" {
 			st.Tokens[in.ClientToken] = out
+			st.TokenRequests[in.ClientToken] = requestFingerprint(in)
 		}
 		return nil
 	})

@@ -203,6 +203,11 @@ func TestCreatePerResource(t *testing.T) {
 	if diff := cmp.Diff(a, b); diff != "" || len(a.FlowLogIDs) != 1 {
 		t.Errorf("client token not idempotent (-first +second):\n%s", diff)
 	}
+	// The same token with other parameters is a mismatch, not a retry.
+	in.LogDestination = "arn:aws:logs:us-east-1:123456789101:log-group:fourth"
+	if _, err := s.Create(in); err == nil || !strings.Contains(err.Error(), CodeIdempotentParameterMismatch) {
+		t.Errorf("client token reused with other parameters: %v", err)
+	}
 }
 
 // The two flow logs of the DescribeFlowLogs sample response (spec §6.2).
