@@ -176,12 +176,9 @@ type FilterLogEventsInput struct {
 	LogStreamNames      []string
 	LogStreamNamePrefix string
 	StartTime, EndTime  int64 // ms; End exclusive
-	// FilterPattern is CloudWatch's basic term syntax: space-separated
-	// terms that must all occur, "double quoted" phrases, and -term to
-	// exclude. Empty matches everything.
-	FilterPattern string
-	// Match, if set, must also accept the event (for richer pattern
-	// languages, such as space-delimited metric filter patterns).
+	// Match, if set, selects the events: the caller's compiled filter
+	// pattern (internal/alarm compiles CloudWatch's whole language).
+	// Nil matches everything.
 	Match     func(*Event) bool
 	Limit     int // default and maximum 10000
 	NextToken string
@@ -216,19 +213,15 @@ func (s *Store) FilterLogEvents(ctx context.Context, in FilterLogEventsInput) (F
 		}
 		from = p
 	}
-	pat, err := ParsePattern(in.FilterPattern)
-	if err != nil {
-		return out, err
-	}
 	q := Query{LogGroups: []string{in.LogGroup}, LogStreams: in.LogStreamNames, StreamPrefix: in.LogStreamNamePrefix,
 		Start: in.StartTime, End: in.EndTime}
 	if from.ts > q.Start {
 		q.Start = from.ts
 	}
 	var pc posCounter
-	err = s.merge(ctx, q, func(e *Event) error {
+	err := s.merge(ctx, q, func(e *Event) error {
 		p := pc.next(e.Timestamp)
-		if p.before(from) || !pat.Match(e.Message) || (in.Match != nil && !in.Match(e)) {
+		if p.before(from) || (in.Match != nil && !in.Match(e)) {
 			return nil
 		}
 		if len(out.Events) == limit {
@@ -317,66 +310,6 @@ func (h *cursorHeap) Pop() any {
 // timestamp order (as FilterLogEvents and Logs Insights see them).
 func (s *Store) ScanMerged(ctx context.Context, q Query, fn func(*Event) error) error {
 	return s.merge(ctx, q, fn)
-}
-
-// Pattern is a compiled basic filter pattern.
-type Pattern struct {
-	include, exclude []string
-}
-
-// ParsePattern compiles CloudWatch's basic term filter syntax.
-func ParsePattern(p string) (Pattern, error) {
-	var pat Pattern
-	i := 0
-	for i < len(p) {
-		for i < len(p) && p[i] == ' ' {
-			i++
-		}
-		if i >= len(p) {
-			break
-		}
-		neg := false
-		if p[i] == '-' && i+1 < len(p) && p[i+1] != ' ' {
-			neg = true
-			i++
-		}
-		var term string
-		if p[i] == '"' {
-			end := strings.IndexByte(p[i+1:], '"')
-			if end < 0 {
-				return pat, fmt.Errorf("logstore: filter pattern: unterminated quote at offset %d", i)
-			}
-			term = p[i+1 : i+1+end]
-			i += end + 2
-		} else {
-			start := i
-			for i < len(p) && p[i] != ' ' {
-				i++
-			}
-			term = p[start:i]
-		}
-		if neg {
-			pat.exclude = append(pat.exclude, term)
-		} else {
-			pat.include = append(pat.include, term)
-		}
-	}
-	return pat, nil
-}
-
-// Match reports whether msg contains every included term and no excluded one.
-func (p Pattern) Match(msg string) bool {
-	for _, t := range p.include {
-		if !strings.Contains(msg, t) {
-			return false
-		}
-	}
-	for _, t := range p.exclude {
-		if strings.Contains(msg, t) {
-			return false
-		}
-	}
-	return true
 }
 
 // Subscription receives events as they are appended (after they are

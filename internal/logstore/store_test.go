@@ -181,10 +181,13 @@ func TestFilterLogEvents(t *testing.T) {
 	if d := cmp.Diff(ts, []int64{5, 10, 20, 30}); d != "" {
 		t.Fatalf("interleaving (-got +want)\n%s", d)
 	}
-	out, err = s.FilterLogEvents(ctx, FilterLogEventsInput{LogGroup: "g", FilterPattern: `ACCEPT -"443 6"`})
+	accept443 := func(e *Event) bool {
+		return strings.Contains(e.Message, "ACCEPT") && !strings.Contains(e.Message, "443 6")
+	}
+	out, err = s.FilterLogEvents(ctx, FilterLogEventsInput{LogGroup: "g", Match: accept443})
 	must(t, err)
 	if len(out.Events) != 1 || out.Events[0].Timestamp != 10 {
-		t.Fatalf("pattern = %+v", out.Events)
+		t.Fatalf("match = %+v", out.Events)
 	}
 	// Paging through with limit 1.
 	in := FilterLogEventsInput{LogGroup: "g", Limit: 1}
