@@ -166,6 +166,16 @@ func TestS3ReadAccess(t *testing.T) {
 	if code != 206 || body != "content" {
 		t.Errorf("range: %d %q", code, body)
 	}
+	// A range past the end is S3's XML InvalidRange; one that overlaps
+	// the object is served.
+	code, _, body = do(t, "GET", ts.URL+key, "", &keyA, "s3", map[string]string{"Range": "bytes=100-200"})
+	if code != 416 || !strings.Contains(body, "<Code>InvalidRange</Code>") {
+		t.Errorf("range past the end: %d %q", code, body)
+	}
+	code, _, body = do(t, "GET", ts.URL+key, "", &keyA, "s3", map[string]string{"Range": "bytes=100-200,12-"})
+	if code != 206 || body != ".log.gz" {
+		t.Errorf("ranges, one inside: %d %q", code, body)
+	}
 	code, hdr, body = do(t, "HEAD", ts.URL+key, "", &keyA, "s3", nil)
 	if code != 200 || body != "" || hdr.Get("Content-Length") != "19" {
 		t.Errorf("head: %d %q %v", code, body, hdr)

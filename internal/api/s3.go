@@ -249,10 +249,41 @@ func (s *Server) s3GetObject(w http.ResponseWriter, r *http.Request, account, bu
 	w.Header().Set("ETag", info.ETag)
 	w.Header().Set("Content-Type", contentType(key))
 	w.Header().Set("Accept-Ranges", "bytes")
+	if rg := r.Header.Get("Range"); rg != "" && !satisfiable(rg, info.Size) {
+		// S3's error, in XML (http.ServeContent would answer in text).
+		w.Header().Del("ETag")
+		return &Error{Status: http.StatusRequestedRangeNotSatisfiable, Code: "InvalidRange", Message: "The requested range is not satisfiable"}
+	}
 	// http.ServeContent handles HEAD, Range and conditional requests the
 	// way S3 clients expect.
 	http.ServeContent(w, r, "", info.LastModified, body)
 	return nil
+}
+
+// satisfiable reports whether a Range header of the form bytes=a-b, a- or
+// -n (comma-separated) asks for at least one byte of a size-byte object.
+// Another form is left to http.ServeContent.
+func satisfiable(header string, size int64) bool {
+	specs, ok := strings.CutPrefix(header, "bytes=")
+	if !ok {
+		return true
+	}
+	for _, spec := range strings.Split(specs, ",") {
+		first, last, ok := strings.Cut(strings.TrimSpace(spec), "-")
+		if !ok {
+			return true
+		}
+		if first == "" {
+			if n, err := strconv.ParseInt(last, 10, 64); err != nil || n > 0 && size > 0 {
+				return true
+			}
+			continue
+		}
+		if a, err := strconv.ParseInt(first, 10, 64); err != nil || a < size {
+			return true
+		}
+	}
+	return false
 }
 
 func contentType(key string) string {
