@@ -23,6 +23,14 @@ type QueryRunner interface {
 	RunQuery(ctx context.Context, groups []string, start, end int64, query string) (QueryResult, error)
 }
 
+// QueryChecker is implemented by a QueryRunner that can tell a malformed
+// query before running it: StartQuery then refuses it at once
+// (MalformedQueryException), as CloudWatch does, instead of a query that
+// fails later.
+type QueryChecker interface {
+	CheckQuery(query string) error
+}
+
 // QueryResult is what GetQueryResults reports.
 type QueryResult struct {
 	Rows [][]ResultField
@@ -425,6 +433,11 @@ func (a *LogsActions) startQuery(account string, body []byte) (any, error) {
 	query := in.QueryString
 	if in.Limit != nil {
 		query += fmt.Sprintf(" | limit %d", *in.Limit)
+	}
+	if c, ok := a.Queries.(QueryChecker); ok {
+		if err := c.CheckQuery(query); err != nil {
+			return nil, &Error{Status: http.StatusBadRequest, Code: "MalformedQueryException", Message: err.Error()}
+		}
 	}
 	now := time.Now
 	if a.Now != nil {

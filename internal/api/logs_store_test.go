@@ -15,6 +15,14 @@ import (
 
 type fakeQueries struct{ gate chan struct{} }
 
+// CheckQuery refuses queries that say "malformed", as a parser would.
+func (f fakeQueries) CheckQuery(q string) error {
+	if strings.Contains(q, "malformed") {
+		return fmt.Errorf("line 1:1: expected a command")
+	}
+	return nil
+}
+
 func (f fakeQueries) RunQuery(ctx context.Context, groups []string, start, end int64, q string) (QueryResult, error) {
 	if f.gate != nil {
 		select {
@@ -191,6 +199,12 @@ func TestLogsQueries(t *testing.T) {
 	if rows, ok := out["results"].([]any); !ok || len(rows) != 0 {
 		t.Errorf("no rows: %v", out)
 	}
+	// A malformed query is refused at StartQuery.
+	start["queryString"] = "malformed |||"
+	if code, out = logsCall(t, ts, "StartQuery", start); code != 400 || out["__type"] != "MalformedQueryException" {
+		t.Errorf("malformed query: %d %v", code, out)
+	}
+	start["queryString"] = "stats count(*)"
 	// A group the account could own but that does not exist.
 	start["logGroupName"] = "no-such-group"
 	code, out = logsCall(t, ts, "StartQuery", start)

@@ -446,6 +446,12 @@ func (s insightsRunner) Query(ctx context.Context, q string, from, to time.Time)
 	return out, nil
 }
 
+// CheckQuery implements api.QueryChecker.
+func (s insightsRunner) CheckQuery(q string) error {
+	_, err := insights.Parse(q)
+	return err
+}
+
 // RunQuery implements api.QueryRunner (StartQuery's times are seconds, the
 // end inclusive).
 func (s insightsRunner) RunQuery(ctx context.Context, groups []string, start, end int64, q string) (api.QueryResult, error) {

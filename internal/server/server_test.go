@@ -147,3 +147,14 @@ func TestServe(t *testing.T) {
 		t.Errorf("records span %v..%v: %v", first, last, err)
 	}
 }
+
+// TestInsightsRunnerChecksQueries: StartQuery refuses what the Logs
+// Insights parser refuses (MalformedQueryException), limit bounds included.
+func TestInsightsRunnerChecksQueries(t *testing.T) {
+	var r insightsRunner
+	for q, ok := range map[string]bool{"stats count(*) by srcAddr": true, "fieldz @message |||": false, "fields @message | limit 10001": false} {
+		if err := r.CheckQuery(q); (err == nil) != ok {
+			t.Errorf("%q: %v", q, err)
+		}
+	}
+}
