@@ -157,6 +157,11 @@ func TestS3ReadAccess(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "24/c.log.gz") || strings.Contains(body, "23/a.log.gz") {
 		t.Errorf("second page: %d %s", code, body)
 	}
+	// A token this server did not give is refused, even one that decodes.
+	code, _, body = do(t, "GET", ts.URL+"/flowlogs-a?list-type=2&continuation-token=garbage", "", &keyA, "s3", nil)
+	if code != 400 || !strings.Contains(body, "<Code>InvalidArgument</Code>") {
+		t.Errorf("foreign continuation token: %d %s", code, body)
+	}
 	key := "/flowlogs-a/AWSLogs/111111111111/vpcflowlogs/us-east-1/2026/11/23/a.log.gz"
 	code, hdr, body := do(t, "GET", ts.URL+key, "", &keyA, "s3", nil)
 	if code != 200 || body != "content of a.log.gz" || hdr.Get("ETag") == "" {

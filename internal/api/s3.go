@@ -138,10 +138,11 @@ func (s *Server) s3ListObjects(w http.ResponseWriter, r *http.Request, account, 
 	}
 	if tok := q.Get("continuation-token"); tok != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(tok)
-		if err != nil {
+		after, ours := strings.CutPrefix(string(raw), continuationMark)
+		if err != nil || !ours {
 			return &Error{Status: http.StatusBadRequest, Code: "InvalidArgument", Message: "The continuation token provided is incorrect"}
 		}
-		startAfter = string(raw)
+		startAfter = after
 	}
 	type contents struct {
 		Key          string `xml:"Key"`
@@ -226,7 +227,7 @@ func (s *Server) s3ListObjects(w http.ResponseWriter, r *http.Request, account, 
 		out.StartAfter = q.Get("start-after")
 		out.ContinuationToken = q.Get("continuation-token")
 		if truncated {
-			out.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(last))
+			out.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(continuationMark + last))
 		}
 	} else {
 		m := q.Get("marker")
@@ -239,6 +240,10 @@ func (s *Server) s3ListObjects(w http.ResponseWriter, r *http.Request, account, 
 	writeXML(w, out)
 	return nil
 }
+
+// continuationMark starts every continuation token this server gives, so
+// that a token it did not give is refused rather than read as a key.
+const continuationMark = "vpcflow-list:"
 
 func (s *Server) s3GetObject(w http.ResponseWriter, r *http.Request, account, bucket, key string) error {
 	body, info, err := s.deps.S3.GetObject(r.Context(), account, bucket, key)
