@@ -157,6 +157,13 @@ func TestS3ReadAccess(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "24/c.log.gz") || strings.Contains(body, "23/a.log.gz") {
 		t.Errorf("second page: %d %s", code, body)
 	}
+	// The owner when asked (ListObjectsV2 fetch-owner), and not otherwise.
+	if code, _, body = do(t, "GET", ts.URL+"/flowlogs-a?list-type=2&fetch-owner=true", "", &keyA, "s3", nil); code != 200 || !strings.Contains(body, "<Owner><ID>111111111111</ID></Owner>") {
+		t.Errorf("fetch-owner: %d %s", code, body)
+	}
+	if _, _, body = do(t, "GET", ts.URL+"/flowlogs-a?list-type=2", "", &keyA, "s3", nil); strings.Contains(body, "<Owner>") {
+		t.Errorf("owner without fetch-owner: %s", body)
+	}
 	// A token this server did not give is refused, even one that decodes.
 	code, _, body = do(t, "GET", ts.URL+"/flowlogs-a?list-type=2&continuation-token=garbage", "", &keyA, "s3", nil)
 	if code != 400 || !strings.Contains(body, "<Code>InvalidArgument</Code>") {

@@ -144,12 +144,22 @@ func (s *Server) s3ListObjects(w http.ResponseWriter, r *http.Request, account, 
 		}
 		startAfter = after
 	}
+	type owner struct {
+		ID string `xml:"ID"`
+	}
 	type contents struct {
 		Key          string `xml:"Key"`
 		LastModified string `xml:"LastModified"`
 		ETag         string `xml:"ETag"`
 		Size         int64  `xml:"Size"`
+		Owner        *owner `xml:"Owner,omitempty"`
 		StorageClass string `xml:"StorageClass"`
+	}
+	// ListObjectsV2 names the owner only when asked (fetch-owner);
+	// ListObjects always does. The caller owns what it can list.
+	var own *owner
+	if !v2 || strings.EqualFold(q.Get("fetch-owner"), "true") {
+		own = &owner{ID: account}
 	}
 	type commonPrefix struct {
 		Prefix string `xml:"Prefix"`
@@ -193,7 +203,7 @@ func (s *Server) s3ListObjects(w http.ResponseWriter, r *http.Request, account, 
 				truncated = true
 				break
 			}
-			items = append(items, contents{o.Key, o.LastModified.UTC().Format(s3Time), o.ETag, o.Size, "STANDARD"})
+			items = append(items, contents{o.Key, o.LastModified.UTC().Format(s3Time), o.ETag, o.Size, own, "STANDARD"})
 			last = o.Key
 		}
 		if !more {
