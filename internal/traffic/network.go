@@ -21,21 +21,13 @@ type Dataplane struct {
 	// translations are expired; default one minute.
 	ExpireEvery time.Duration
 
-	Counts     Counts
-	last       lastHop
-	haveLast   bool
+	Counts Counts
+	// last is the last observation of the packet in process, in the
+	// dataplane's buffer: valid until its next packet, long enough for
+	// Send (nil when the packet was observed nowhere).
+	last       *dataplane.Observation
 	nextExpire time.Time
 	emit       func([]dataplane.Observation)
-}
-
-// lastHop is what Send needs of the last observation on a packet's path:
-// copying the whole Observation for every hop cost more than the rest of
-// the callback.
-type lastHop struct {
-	iface            *dataplane.Interface
-	dir              flow.Direction
-	pktSrc, pktDst   netip.Addr
-	srcPort, dstPort uint16
 }
 
 // Counts tallies packets by outcome and REJECT observations by deciding
@@ -61,8 +53,7 @@ func NewDataplane(dp *dataplane.Dataplane, observe func([]dataplane.Observation)
 		if o.Action == flow.ActionReject {
 			d.Counts.RejectsByLayer[o.Decision.Layer] += o.Packets
 		}
-		d.last = lastHop{iface: o.Interface, dir: o.Direction, pktSrc: o.PktSrcAddr, pktDst: o.PktDstAddr, srcPort: o.SrcPort, dstPort: o.DstPort}
-		d.haveLast = true
+		d.last = o
 		if d.Observe != nil {
 			d.Observe(obs)
 		}
@@ -78,7 +69,7 @@ func (d *Dataplane) Process(p *Packet) (dataplane.Result, error) {
 		d.DP.Expire(p.Time)
 		d.nextExpire = p.Time.Add(d.ExpireEvery)
 	}
-	d.haveLast = false
+	d.last = nil
 	res, err := d.DP.ProcessPath(*p, d.emit)
 	if err != nil {
 		return res, err
@@ -109,18 +100,17 @@ func (d *Dataplane) Send(p Packet) (Delivery, error) {
 		return Delivery{}, err
 	}
 	seen := AddressingOf(&p)
-	if d.haveLast {
-		o := &d.last
+	if o := d.last; o != nil {
 		switch {
-		case o.dir == flow.Ingress:
-			seen.Src, seen.Dst = o.pktSrc, o.pktDst
+		case o.Direction == flow.Ingress:
+			seen.Src, seen.Dst = o.PktSrcAddr, o.PktDstAddr
 			if p.Protocol == ProtoTCP || p.Protocol == ProtoUDP {
-				seen.SrcPort, seen.DstPort = o.srcPort, o.dstPort
+				seen.SrcPort, seen.DstPort = o.SrcPort, o.DstPort
 			}
 		case res.Reason == dataplane.ReasonLeftVPC:
 			seen.Src = d.publicSource(o, &p)
 			if p.Protocol == ProtoTCP || p.Protocol == ProtoUDP {
-				seen.SrcPort = o.srcPort
+				seen.SrcPort = o.SrcPort
 			}
 		}
 	}
@@ -129,9 +119,9 @@ func (d *Dataplane) Send(p Packet) (Delivery, error) {
 
 // publicSource is the address a packet leaving through the internet
 // gateway carries: the NAT gateway's Elastic IP, or the sender's public IP.
-func (d *Dataplane) publicSource(o *lastHop, p *Packet) netip.Addr {
+func (d *Dataplane) publicSource(o *dataplane.Observation, p *Packet) netip.Addr {
 	topo := d.DP.Topology()
-	if nat := topo.NATGatewayByInterface(o.iface.ID); nat != nil && nat.PublicIP.IsValid() {
+	if nat := topo.NATGatewayByInterface(o.Interface.ID); nat != nil && nat.PublicIP.IsValid() {
 		return nat.PublicIP
 	}
 	if e := topo.InterfaceByPrivateIP(p.Src); e != nil {
