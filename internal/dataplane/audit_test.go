@@ -363,3 +363,16 @@ func TestReplyViaNATAsAWSSeesIt(t *testing.T) {
 		t.Errorf("untranslated reply: %+v", got)
 	}
 }
+
+// TestNoRouteIsLoggedAccept: flow logs do not look at route tables. A
+// packet its subnet cannot route (no route, a blackhole route) still
+// leaves the interface, which logs it ACCEPT when its security group and
+// network ACL allow it; the VPC router drops it after ("ACCEPT, yet it
+// does not get through", seed 001). Not delivered.
+func TestNoRouteIsLoggedAccept(t *testing.T) {
+	d := newDP(t, load(t, "testdata/rules.yaml"))
+	got, res := run(t, d, tcp("10.1.2.10", "192.0.2.77", 40000, 443, 2, 0))
+	if res.Delivered || res.Reason != ReasonNoRoute || len(got) != 1 || got[0].Dir != "egress" || got[0].Action != "ACCEPT" || got[0].Path != 0 {
+		t.Errorf("blackhole: %v (%s), observations %+v", res.Reason, res.Detail, got)
+	}
+}

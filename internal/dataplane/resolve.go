@@ -386,7 +386,7 @@ func (d *Dataplane) resolve(p *Packet, fe *flowEntry, now int64) *flowEntry {
 func (d *Dataplane) fromInterface(fe *flowEntry, p *Packet, s *iface, now int64) {
 	rt := d.topo.RouteTable(s.subnet.RouteTableID)
 	if rt == nil {
-		fe.result = &Result{Reason: ReasonNoRoute, Detail: "subnet " + s.subnet.ID + " has no route table"}
+		d.noRoute(fe, p, s, "subnet "+s.subnet.ID+" has no route table")
 		return
 	}
 	route, ok := d.topo.LookupRoute(rt, p.Dst)
@@ -395,7 +395,7 @@ func (d *Dataplane) fromInterface(fe *flowEntry, p *Packet, s *iface, now int64)
 		if ok {
 			detail = fmt.Sprintf("blackhole route %s in %s", routeDest(route), rt.ID)
 		}
-		fe.result = &Result{Reason: ReasonNoRoute, Detail: detail}
+		d.noRoute(fe, p, s, detail)
 		return
 	}
 	eg := d.addHop(fe, p, s, flow.Egress, p.Src, p.Dst, p.SrcPort, p.DstPort)
@@ -607,6 +607,17 @@ func (d *Dataplane) fromOutside(fe *flowEntry, p *Packet, now int64) {
 		return
 	}
 	fe.result = &Result{Reason: ReasonUnknownSource, Detail: fmt.Sprintf("neither %s nor %s belongs to the topology", p.Src, p.Dst)}
+}
+
+// noRoute handles a packet its subnet cannot route: it leaves the
+// interface (the security group and network ACL judge it, and the
+// interface logs it, ACCEPT when they allow it) and the VPC router drops
+// it after. Flow logs do not look at route tables: "ACCEPT, yet nothing
+// gets through" is how a missing route shows (seed 001, example 3).
+func (d *Dataplane) noRoute(fe *flowEntry, p *Packet, s *iface, detail string) {
+	eg := d.addHop(fe, p, s, flow.Egress, p.Src, p.Dst, p.SrcPort, p.DstPort)
+	eg.naclCheck = true
+	fe.result = &Result{Reason: ReasonNoRoute, Detail: detail}
 }
 
 // replyViaNAT handles a packet from outside to a private address that is
