@@ -168,7 +168,7 @@ func problems(bs []Blocked) []Problem {
 		if key == "" {
 			dec := string(b.Suspect)
 			if b.Decision != nil {
-				dec = b.Decision.String()
+				dec = b.Decision.sameCause()
 			}
 			key = fmt.Sprintf("%s|%s|%v|%d|%d|%s|%s", b.Interface, b.Direction, b.Response, b.Protocol, b.Port, b.Server, dec)
 		}

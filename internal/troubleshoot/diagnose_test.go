@@ -2,6 +2,7 @@ package troubleshoot
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -167,5 +168,23 @@ func TestConversationAcrossInterfaces(t *testing.T) {
 	rep := Diagnose(recs, Options{})
 	if len(rep.Blocked) != 1 || rep.Blocked[0].Seed != 4 || rep.Blocked[0].Interface != "eni-0c0000000000000c1" || rep.Blocked[0].Suspect != SuspectNACL {
 		t.Errorf("blocked %+v", rep.Blocked)
+	}
+}
+
+// TestSecurityGroupProblemGroupsClients: one missing security group rule
+// met by several clients is one problem with one (widened) fix, as for a
+// network ACL: the denial's text names a client and must not split it.
+func TestSecurityGroupProblemGroupsClients(t *testing.T) {
+	s := newSim(t, richFormat)
+	for i := range 5 {
+		s.tcp(fmt.Sprintf("203.0.113.%d", 100+i), "198.51.100.20", "10.0.0.10", uint16(41000+i), 8443, answer)
+	}
+	rep := s.diagnose(Options{Topology: s.topo})
+	if len(rep.Problems) != 1 {
+		t.Fatalf("%d problems, want 1: %+v", len(rep.Problems), rep.Problems)
+	}
+	p := rep.Problems[0]
+	if p.ClientCount != 5 || p.Decision == nil || p.Decision.Layer != "sg" || p.Fix == nil || !strings.Contains(p.Fix.Summary, "from 203.0.113.96/28") {
+		t.Errorf("problem %+v, fix %+v", p, p.Fix)
 	}
 }

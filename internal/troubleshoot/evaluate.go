@@ -46,6 +46,16 @@ func (d Decision) String() string {
 	return fmt.Sprintf("%s %s %s: %s", d.Layer, d.ResourceID, verdict, d.Rule)
 }
 
+// sameCause is a key shared by the decisions that one change fixes: a
+// security group's "no rule allows tcp/8443 from X" names its client, and
+// the clients of one missing rule are one problem.
+func (d Decision) sameCause() string {
+	if d.Layer == "sg" && !d.Allowed {
+		return fmt.Sprintf("sg %s %s deny", d.ResourceID, d.Direction)
+	}
+	return d.String()
+}
+
 // packet is what a check needs of a packet.
 type packet struct {
 	src, dst     netip.Addr
