@@ -174,3 +174,40 @@ network_acls:
 		t.Error("no --patch nor --least-privilege: no error")
 	}
 }
+
+// TestDiagnosePatchFeedsWhatif: the patch of a fix in `diagnose -o json`
+// is what `whatif --patch` reads (the rules' keys are the topology's).
+func TestDiagnosePatchFeedsWhatif(t *testing.T) {
+	out, err := runCLI(t, "diagnose", "--data", fixtureData, "--topology", fixtureTopo, "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Problems []struct {
+			Fix *struct {
+				Patch json.RawMessage `json:"patch"`
+			} `json:"fix"`
+		} `json:"problems"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	tried := 0
+	for _, p := range rep.Problems {
+		if p.Fix == nil || len(p.Fix.Patch) == 0 {
+			continue
+		}
+		if strings.Contains(string(p.Fix.Patch), `"Rule"`) || strings.Contains(string(p.Fix.Patch), `"Protocol"`) {
+			t.Errorf("patch with Go field names: %s", p.Fix.Patch)
+		}
+		patch := filepath.Join(t.TempDir(), "patch.json")
+		os.WriteFile(patch, p.Fix.Patch, 0o644)
+		if wout, err := runCLI(t, "whatif", "--data", fixtureData, "--topology", fixtureTopo, "--patch", patch); err != nil {
+			t.Errorf("whatif --patch %s: %v\n%s", p.Fix.Patch, err, wout)
+		}
+		tried++
+	}
+	if tried < 2 {
+		t.Errorf("only %d fixes with a patch in the fixture's diagnosis", tried)
+	}
+}

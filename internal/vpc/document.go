@@ -129,14 +129,14 @@ type SGDoc struct {
 // SGRuleDoc is one security group rule. Exactly one of CIDR, PrefixList and
 // Group is set.
 type SGRuleDoc struct {
-	Protocol    Scalar `yaml:"protocol"`
-	Ports       Scalar `yaml:"ports,omitempty"`
-	ICMPType    *int   `yaml:"icmp_type,omitempty"`
-	ICMPCode    *int   `yaml:"icmp_code,omitempty"`
-	CIDR        string `yaml:"cidr,omitempty"`
-	PrefixList  string `yaml:"prefix_list,omitempty"`
-	Group       string `yaml:"group,omitempty"`
-	Description string `yaml:"description,omitempty"`
+	Protocol    Scalar `yaml:"protocol" json:"protocol"`
+	Ports       Scalar `yaml:"ports,omitempty" json:"ports,omitempty"`
+	ICMPType    *int   `yaml:"icmp_type,omitempty" json:"icmp_type,omitempty"`
+	ICMPCode    *int   `yaml:"icmp_code,omitempty" json:"icmp_code,omitempty"`
+	CIDR        string `yaml:"cidr,omitempty" json:"cidr,omitempty"`
+	PrefixList  string `yaml:"prefix_list,omitempty" json:"prefix_list,omitempty"`
+	Group       string `yaml:"group,omitempty" json:"group,omitempty"`
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 }
 
 // NACLDoc is a network ACL. A VPC without a Default ACL gets the allow-all
@@ -152,13 +152,13 @@ type NACLDoc struct {
 
 // NACLEntryDoc is one numbered network ACL rule.
 type NACLEntryDoc struct {
-	Rule     int    `yaml:"rule"`
-	Protocol Scalar `yaml:"protocol"`
-	Ports    Scalar `yaml:"ports,omitempty"`
-	ICMPType *int   `yaml:"icmp_type,omitempty"`
-	ICMPCode *int   `yaml:"icmp_code,omitempty"`
-	CIDR     string `yaml:"cidr"`
-	Action   string `yaml:"action"` // allow | deny
+	Rule     int    `yaml:"rule" json:"rule"`
+	Protocol Scalar `yaml:"protocol" json:"protocol"`
+	Ports    Scalar `yaml:"ports,omitempty" json:"ports,omitempty"`
+	ICMPType *int   `yaml:"icmp_type,omitempty" json:"icmp_type,omitempty"`
+	ICMPCode *int   `yaml:"icmp_code,omitempty" json:"icmp_code,omitempty"`
+	CIDR     string `yaml:"cidr" json:"cidr"`
+	Action   string `yaml:"action" json:"action"` // allow | deny
 }
 
 // InterfaceDoc is a network interface. PrivateIP is the primary private IPv4.
