@@ -69,6 +69,96 @@ func (a *analysis) explain(b *Blocked) {
 	b.Suspect = Suspect(d.Layer)
 	b.Confidence = High
 	b.Fix = a.fix(b, e, d)
+	a.completeFix(b, e)
+}
+
+// leg is one direction of a conversation as the interface sees it.
+type leg struct {
+	p         packet
+	inbound   bool // into the interface
+	response  bool
+	direction string // "ingress" or "egress"
+}
+
+// legs are the legs of b's conversation that must pass for it to work:
+// the rejected one, and after a rejected request the response (network
+// ACLs are stateless: the reply needs its own rule, spec §8.4).
+func legs(b *Blocked) []leg {
+	req := requestPacket(b.conv)
+	switch b.Seed {
+	case 1:
+		return []leg{{req, true, false, "ingress"}, {req.reverse(), false, true, "egress"}}
+	case 2:
+		return []leg{{req.reverse(), false, true, "egress"}}
+	case 3:
+		return []leg{{req, false, false, "egress"}, {req.reverse(), true, true, "ingress"}}
+	case 4:
+		return []leg{{req.reverse(), true, true, "ingress"}}
+	}
+	return nil
+}
+
+// maxFixSteps bounds the changes one fix joins (both layers of the
+// request, the reply's network ACL).
+const maxFixSteps = 3
+
+// completeFix checks b's fix on a copy of the topology: when another layer
+// still blocks the rejected leg (a packet must pass the network ACL and
+// the security group, spec §8.1) or the reply (§8.4), the change that
+// clears it joins the fix, so that the fix lets the traffic through.
+func (a *analysis) completeFix(b *Blocked, e *vpc.Interface) {
+	f := b.Fix
+	if f == nil || f.Hostile || f.Patch == nil {
+		return
+	}
+	t, errs := vpc.FromDocument(a.opts.Topology.Document())
+	if len(errs) > 0 || f.Patch.Apply(t) != nil {
+		return
+	}
+	te := t.Interface(e.ID)
+	for range maxFixSteps - 1 {
+		ev := evaluator{t: t}
+		var next *Fix
+		for _, l := range legs(b) {
+			var checks []Decision
+			if l.inbound {
+				checks = ev.inbound(te, l.p, l.response)
+			} else {
+				checks = ev.outbound(te, l.p, l.response)
+			}
+			d, ok := verdict(checks)
+			if !ok || d.Allowed {
+				continue
+			}
+			lb := *b
+			lb.Direction, lb.Response = l.direction, l.response
+			switch d.Layer {
+			case "sg":
+				next = sgFix(t, &lb, te, l.p)
+			case "nacl":
+				next = naclFix(t, &lb, d, l.p)
+			}
+			break
+		}
+		if next == nil || next.Patch == nil || next.Patch.Apply(t) != nil {
+			return
+		}
+		f.join(next)
+	}
+}
+
+// join adds g's change to f: both are needed.
+func (f *Fix) join(g *Fix) {
+	f.Summary += "; and " + g.Summary
+	f.Command += " && " + g.Command
+	f.Patch.SecurityGroups = append(f.Patch.SecurityGroups, g.Patch.SecurityGroups...)
+	f.Patch.NetworkACLs = append(f.Patch.NetworkACLs, g.Patch.NetworkACLs...)
+	if g.Caution != "" {
+		f.Caution = strings.TrimPrefix(f.Caution+"; "+g.Caution, "; ")
+	}
+	if f.hostCIDR != g.hostCIDR {
+		f.hostCIDR = "" // two different host CIDRs: widen neither
+	}
 }
 
 func (a *analysis) fix(b *Blocked, e *vpc.Interface, d Decision) *Fix {

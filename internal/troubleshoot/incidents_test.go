@@ -124,10 +124,10 @@ func TestBlockedIncidents(t *testing.T) {
 				t.Fatalf("apply fix: %v", err)
 			}
 			tc.run(s2)
-			// (Fixing one problem may reveal the next one on the path; the
-			// same rejection must be gone.)
+			// The whole conversation gets through on that interface: a fix
+			// takes every layer that blocks it, its reply included.
 			for _, nb := range s2.diagnose(Options{}).Blocked {
-				if nb.Interface == b.Interface && nb.Direction == b.Direction && nb.Response == b.Response {
+				if nb.Interface == b.Interface {
 					t.Errorf("still blocked after the fix %s: %+v", b.Fix.Command, nb)
 				}
 			}
@@ -352,5 +352,31 @@ func TestProblemsGroupAndWiden(t *testing.T) {
 		default:
 			t.Errorf("unexpected problem %+v", p)
 		}
+	}
+}
+
+// TestFixClearsEveryLayer: when the network ACL and then the security
+// group both refuse a request, and the network ACL would drop the reply
+// too, the fix takes all three changes (spec §8.1: a packet must pass
+// both; §8.4: the ACL is stateless), and the conversation then works.
+func TestFixClearsEveryLayer(t *testing.T) {
+	run := func(s *sim) { s.tcp("203.0.113.90", "198.51.100.20", "10.0.0.10", 40100, 25, answer) }
+	s := newSim(t, richFormat)
+	run(s)
+	rep := s.diagnose(Options{Topology: s.topo})
+	if len(rep.Blocked) != 1 || rep.Blocked[0].Fix == nil || rep.Blocked[0].Fix.Patch == nil {
+		t.Fatalf("blocked %+v", rep.Blocked)
+	}
+	f := rep.Blocked[0].Fix
+	if n := len(f.Patch.SecurityGroups) + len(f.Patch.NetworkACLs); n < 2 || strings.Count(f.Summary, "; and ") != n-1 {
+		t.Errorf("fix of %d changes: %s", n, f.Summary)
+	}
+	s2 := newSim(t, richFormat)
+	if err := f.Patch.Apply(s2.topo); err != nil {
+		t.Fatal(err)
+	}
+	run(s2)
+	if still := s2.diagnose(Options{}).Blocked; len(still) != 0 {
+		t.Errorf("still blocked after %s: %+v", f.Command, still)
 	}
 }
