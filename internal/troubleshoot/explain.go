@@ -60,6 +60,26 @@ func (a *analysis) explain(b *Blocked) {
 		b.Reason += "; the topology makes no check here (no security group, same subnet): it cannot explain the REJECT"
 		return
 	}
+	if d.Allowed && (b.Seed == 2 || b.Seed == 4) {
+		// A response is let through as tracked; judged on its own, the
+		// security group refuses it: the connection had been forgotten
+		// (idle past its tracking timeout, spec §8.3) when it came.
+		var own []Decision
+		if b.Seed == 2 {
+			own = a.ev.outbound(e, req.reverse(), false)
+		} else {
+			own = a.ev.inbound(e, req.reverse(), false)
+		}
+		if od, ok := verdict(own); ok && !od.Allowed && od.Layer == "sg" {
+			b.Checks, d = own, od
+			b.Reason += "; but not here: the security group lets a response through only while it tracks the connection, and no rule allows this one on its own: it came after the connection was forgotten (idle past the tracking timeout, spec §8.3)"
+			b.Decision = &d
+			b.Suspect = Suspect(d.Layer)
+			b.Confidence = Medium
+			b.Fix = a.fix(b, e, d)
+			return
+		}
+	}
 	if d.Allowed {
 		b.Reason += "; the topology allows this traffic now: the configuration changed since, the topology is not the one that produced the records, or the packets arrived after the connection was closed (spec §1.3.1)"
 		b.Confidence = Low
@@ -203,7 +223,15 @@ func sgFix(t *vpc.Topology, b *Blocked, e *vpc.Interface, p packet) *Fix {
 		rule.CIDR = ""
 	}
 	perm := "IpProtocol=" + protoName(p.proto)
+	what := p.service()
 	switch {
+	case hasPorts(p.proto) && b.Response:
+		// A response the group no longer tracks goes to the client's
+		// ephemeral port, which changes with every connection.
+		ports := vpc.PortRange{From: 1024, To: 65535}
+		rule.Ports = vpc.Scalar(ports.String())
+		perm += fmt.Sprintf(",FromPort=%d,ToPort=%d", ports.From, ports.To)
+		what = fmt.Sprintf("%s/%s (the ephemeral ports of responses)", protoName(p.proto), ports)
 	case hasPorts(p.proto):
 		rule.Ports = vpc.Scalar(fmt.Sprint(p.dport))
 		perm += fmt.Sprintf(",FromPort=%d,ToPort=%d", p.dport, p.dport)
@@ -236,7 +264,7 @@ func sgFix(t *vpc.Topology, b *Blocked, e *vpc.Interface, p packet) *Fix {
 		peer = group
 	}
 	f := &Fix{
-		Summary: fmt.Sprintf("add to security group %s an %s rule allowing %s %s %s", sg, b.Direction, p.service(), peerWord, peer),
+		Summary: fmt.Sprintf("add to security group %s an %s rule allowing %s %s %s", sg, b.Direction, what, peerWord, peer),
 		Command: fmt.Sprintf("aws ec2 %s --group-id %s --ip-permissions '%s'", verb, sg, perm),
 		Patch:   &Patch{SecurityGroups: []SGChange{ch}},
 	}

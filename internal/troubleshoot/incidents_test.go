@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
+	"vpcflow/internal/dataplane"
 	"vpcflow/internal/flow"
 )
 
@@ -378,5 +380,30 @@ func TestFixClearsEveryLayer(t *testing.T) {
 	run(s2)
 	if still := s2.diagnose(Options{}).Blocked; len(still) != 0 {
 		t.Errorf("still blocked after %s: %+v", f.Command, still)
+	}
+}
+
+// TestResponseAfterTrackingExpired: a response the security group no
+// longer tracks (its connection idle past the timeout, spec §8.3) is
+// refused by the group, whose rules do not allow it on their own: the
+// diagnosis names the security group, not the stateless network ACL the
+// seed rule suspects, and opens the ephemeral ports.
+func TestResponseAfterTrackingExpired(t *testing.T) {
+	s := newSim(t, richFormat)
+	s.send(dataplane.Packet{Src: addr("10.0.10.15"), Dst: addr("10.0.20.25"), Protocol: 6, SrcPort: 40100, DstPort: 5432, TCPFlags: flow.TCPSyn})
+	s.send(dataplane.Packet{Src: addr("10.0.20.25"), Dst: addr("10.0.10.15"), Protocol: 6, SrcPort: 5432, DstPort: 40100, TCPFlags: flow.TCPSynAck})
+	s.now = s.now.Add(6 * 24 * time.Hour) // past the established timeout (5 days)
+	res := s.send(dataplane.Packet{Src: addr("10.0.20.25"), Dst: addr("10.0.10.15"), Protocol: 6, SrcPort: 5432, DstPort: 40100, TCPFlags: flow.TCPAck, Size: 400})
+	if res.Delivered {
+		t.Fatalf("the late response got through: %+v", res)
+	}
+	rep := s.diagnose(Options{Topology: s.topo})
+	if len(rep.Blocked) != 1 {
+		t.Fatalf("blocked %+v", rep.Blocked)
+	}
+	b := rep.Blocked[0]
+	if b.Decision == nil || b.Decision.Layer != "sg" || b.Suspect != "sg" || b.Confidence != Medium ||
+		!strings.Contains(b.Reason, "forgotten") || b.Fix == nil || !strings.Contains(b.Fix.Summary, "tcp/1024-65535") {
+		t.Errorf("blocked %+v decision %+v fix %+v", b, b.Decision, b.Fix)
 	}
 }
