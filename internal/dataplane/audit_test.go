@@ -376,3 +376,19 @@ func TestNoRouteIsLoggedAccept(t *testing.T) {
 		t.Errorf("blackhole: %v (%s), observations %+v", res.Reason, res.Detail, got)
 	}
 }
+
+// TestHairpinThroughNAT: a private instance reaching the VPC's own public
+// address goes out through its NAT gateway and comes back in through the
+// internet gateway from the NAT gateway's Elastic IP, so the receiving
+// interface logs it (and judges it) as internet traffic from that address.
+func TestHairpinThroughNAT(t *testing.T) {
+	d := newDP(t, load(t, "../vpc/testdata/three-tier.yaml"))
+	got, res := run(t, d, tcp("10.0.10.15", "198.51.100.20", 41000, 443, 2, 0))
+	if !res.Delivered || len(got) < 4 {
+		t.Fatalf("%v (%s): %+v", res.Reason, res.Detail, got)
+	}
+	last := got[len(got)-1]
+	if last.Dir != "ingress" || last.PktSrc != "198.51.100.10" || last.Action != "ACCEPT" {
+		t.Errorf("the receiver sees %+v, want ingress from the NAT gateway's Elastic IP 198.51.100.10", last)
+	}
+}

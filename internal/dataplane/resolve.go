@@ -520,6 +520,18 @@ func (d *Dataplane) viaNAT(fe *flowEntry, p *Packet, ns *iface, nat *vpc.NATGate
 			fe.result = &Result{Reason: ReasonNoPublicIP, Detail: "private NAT gateway " + nat.ID + " cannot reach the internet"}
 			return
 		}
+		// To a public address of the topology itself: the internet
+		// gateway hands it back in, from the NAT gateway's Elastic IP
+		// (which no security group reference matches, spec §8.2).
+		if _, inTopo := d.topo.PublicAddress(p.Dst); inTopo && len(fe.hops)+3 <= maxHops { // coming in takes up to 3 hops
+			q := *p
+			q.Src, q.SrcPort = nat.PublicIP, m.natPort
+			if p.Protocol != vpc.ProtoTCP && p.Protocol != vpc.ProtoUDP {
+				q.SrcPort = p.SrcPort
+			}
+			d.fromOutside(fe, &q, now)
+			return
+		}
 		fe.result = &Result{Delivered: true, Reason: ReasonLeftVPC, Detail: fmt.Sprintf("to the internet via %s as %s:%d", route.TargetID, nat.PublicIP, m.natPort),
 			PublicSrc: netip.AddrPortFrom(nat.PublicIP, m.natPort)}
 	case vpc.TargetLocal:
