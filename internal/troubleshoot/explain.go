@@ -292,8 +292,19 @@ func naclFix(t *vpc.Topology, b *Blocked, d Decision, p packet) *Fix {
 		remote = p.dst
 	}
 	num := freeRuleNumber(entries, d.RuleNumber)
+	peer := netip.PrefixFrom(remote, remote.BitLen())
+	everyone := b.Response && hasPorts(p.proto) && publicOutside(t, remote)
+	if everyone {
+		// A public-facing server answers clients anywhere, each from its own
+		// ephemeral port: "to cover the different types of clients ...
+		// you can open ephemeral ports 1024-65535" (spec §8.4).
+		peer = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+		if remote.Is6() {
+			peer = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+		}
+	}
 	entry := vpc.NACLEntryDoc{Rule: num, Protocol: vpc.Scalar(protoName(p.proto)),
-		CIDR: netip.PrefixFrom(remote, remote.BitLen()).String(), Action: "allow"}
+		CIDR: peer.String(), Action: "allow"}
 	args := fmt.Sprintf("--protocol %s", protoName(p.proto))
 	what := p.service()
 	switch {
@@ -334,7 +345,9 @@ func naclFix(t *vpc.Topology, b *Blocked, d Decision, p packet) *Fix {
 			acl.ID, flag, num, args, block, entry.CIDR),
 		Patch: &Patch{NetworkACLs: []NACLChange{ch}},
 	}
-	f.hostCIDR = entry.CIDR
+	if !everyone {
+		f.hostCIDR = entry.CIDR
+	}
 	if d.RuleNumber != DefaultRuleNumber {
 		f.Caution = fmt.Sprintf("rule %d denies this explicitly; make sure that is not intended (a block list) before allowing it", d.RuleNumber)
 		if num == d.RuleNumber {

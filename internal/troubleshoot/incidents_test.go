@@ -407,3 +407,20 @@ func TestResponseAfterTrackingExpired(t *testing.T) {
 		t.Errorf("blocked %+v decision %+v fix %+v", b, b.Decision, b.Fix)
 	}
 }
+
+// TestPublicServerReturnPorts: a public-facing server whose network ACL
+// drops its answers to an internet client gets the egress rule AWS
+// recommends, the ephemeral ports 1024-65535 to any client (spec §8.4),
+// not a rule for one client.
+func TestPublicServerReturnPorts(t *testing.T) {
+	s := newSim(t, richFormat)
+	s.udp("203.0.113.70", "198.51.100.53", "10.0.0.53", 40000, 53, 1, true)
+	rep := s.diagnose(Options{Topology: s.topo})
+	if len(rep.Blocked) != 1 || rep.Blocked[0].Fix == nil {
+		t.Fatalf("blocked %+v", rep.Blocked)
+	}
+	f := rep.Blocked[0].Fix
+	if !strings.Contains(f.Summary, "egress rule") || !strings.Contains(f.Summary, "udp/1024-65535") || !strings.Contains(f.Summary, "to 0.0.0.0/0") {
+		t.Errorf("fix %s", f.Summary)
+	}
+}
