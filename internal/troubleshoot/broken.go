@@ -105,6 +105,45 @@ func (a *analysis) broken() []Finding {
 		}
 	}
 	out = append(out, a.expectations()...)
+	return mergeMiddleBox(out)
+}
+
+// mergeMiddleBox makes the asymmetric-path warnings of one interface,
+// server and service one finding over all their clients: one return path
+// gone astray is one problem, not one per client.
+func mergeMiddleBox(fs []Finding) []Finding {
+	type key struct {
+		eni, server string
+		port        uint16
+		proto       uint8
+	}
+	at := map[key]int{}
+	clients := map[key]map[netip.Addr]bool{}
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Kind != KindAsymmetric || f.Severity != "warning" {
+			out = append(out, f)
+			continue
+		}
+		k := key{f.Interface, f.Server.String(), f.Port, f.Protocol}
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(out)
+			clients[k] = map[netip.Addr]bool{f.Client: true}
+			f.Sources = 1
+			out = append(out, f)
+			continue
+		}
+		g := &out[i]
+		g.Records += f.Records
+		g.First, g.Last = min(g.First, f.First), max(g.Last, f.Last)
+		if !clients[k][f.Client] {
+			clients[k][f.Client] = true
+			g.Sources++
+			g.Summary = fmt.Sprintf("responses of %s from %s to %d clients pass through %s, which never saw the requests: asymmetric return path",
+				service(g.Protocol, g.Port), g.Server, g.Sources, g.Interface)
+		}
+	}
 	return out
 }
 

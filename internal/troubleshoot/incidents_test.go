@@ -2,6 +2,7 @@ package troubleshoot
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -422,5 +423,23 @@ func TestPublicServerReturnPorts(t *testing.T) {
 	f := rep.Blocked[0].Fix
 	if !strings.Contains(f.Summary, "egress rule") || !strings.Contains(f.Summary, "udp/1024-65535") || !strings.Contains(f.Summary, "to 0.0.0.0/0") {
 		t.Errorf("fix %s", f.Summary)
+	}
+}
+
+// TestAsymmetricPathOneFinding: a return path gone astray through a NAT
+// gateway is one warning over all the clients it hits, not one per client.
+func TestAsymmetricPathOneFinding(t *testing.T) {
+	s := newSim(t, richFormat)
+	for i := range 3 {
+		s.tcp(fmt.Sprintf("203.0.113.%d", 61+i), "198.51.100.30", "10.0.10.30", uint16(40200+i), 443, answer)
+	}
+	var warnings []Finding
+	for _, f := range s.diagnose(Options{Topology: s.topo}).Broken {
+		if f.Kind == KindAsymmetric && f.Severity == "warning" {
+			warnings = append(warnings, f)
+		}
+	}
+	if len(warnings) != 1 || warnings[0].Sources != 3 || !strings.Contains(warnings[0].Summary, "to 3 clients") {
+		t.Errorf("asymmetric-path warnings: %+v", warnings)
 	}
 }
