@@ -120,9 +120,36 @@ func (lx *lexer) skipSpace() {
 	}
 }
 
-// durationUnits lists the units accepted after a number in bin() and the
-// date functions, longest first so that "ms" and "mo" win over "m".
-var durationUnits = []string{"ms", "mo", "s", "m", "h", "d", "w", "q", "y"}
+// durationUnits maps the unit spellings Logs Insights accepts after a
+// number in bin() and the date functions to the engine's: "ms msec
+// millisecond, s sec second, m min minute, h hr hour, d day, w week, mo
+// mon month, q qtr quarter, y yr year", each also with a trailing s (hrs,
+// mins), case aside.
+var durationUnits = map[string]string{
+	"ms": "ms", "msec": "ms", "millisecond": "ms",
+	"s": "s", "sec": "s", "second": "s",
+	"m": "m", "min": "m", "minute": "m",
+	"h": "h", "hr": "h", "hour": "h",
+	"d": "d", "day": "d",
+	"w": "w", "week": "w",
+	"mo": "mo", "mon": "mo", "month": "mo",
+	"q": "q", "qtr": "q", "quarter": "q",
+	"y": "y", "yr": "y", "year": "y",
+}
+
+// durationUnit is the engine's unit for a spelling, if it is one.
+func durationUnit(spelt string) (string, bool) {
+	u := strings.ToLower(spelt)
+	if c, ok := durationUnits[u]; ok {
+		return c, true
+	}
+	// A plural: "hrs", "mins", but "ms" is milliseconds, found above.
+	if len(u) > 2 && strings.HasSuffix(u, "s") {
+		c, ok := durationUnits[u[:len(u)-1]]
+		return c, ok
+	}
+	return "", false
+}
 
 func (lx *lexer) next() (token, error) {
 	lx.skipSpace()
@@ -247,13 +274,10 @@ func (lx *lexer) lexNumber() (token, error) {
 		for lx.pos < len(lx.src) && isIdentChar(lx.src[lx.pos]) {
 			lx.pos++
 		}
-		unit := lx.src[us:lx.pos]
-		for _, u := range durationUnits {
-			if strings.EqualFold(unit, u) && !strings.ContainsAny(num, ".eE") {
-				return token{kind: tokDuration, val: num + strings.ToLower(unit), pos: start, end: lx.pos}, nil
-			}
+		if u, ok := durationUnit(lx.src[us:lx.pos]); ok && !strings.ContainsAny(num, ".eE") {
+			return token{kind: tokDuration, val: num + u, pos: start, end: lx.pos}, nil
 		}
-		return token{}, lx.errAt(start, "invalid number or duration %q (units: ms, s, m, h, d, w, mo, q, y)", lx.src[start:lx.pos])
+		return token{}, lx.errAt(start, "invalid number or duration %q (units: ms, s, m, h, d, w, mo, q, y, or msec, sec, min, hr, day, week, mon, qtr, yr, also in full and plural)", lx.src[start:lx.pos])
 	}
 	return token{kind: tokNumber, val: num, pos: start, end: lx.pos}, nil
 }
