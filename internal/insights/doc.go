@@ -24,10 +24,12 @@
 //
 // Semantics chosen where AWS documents none (each is covered by a script
 // test in testdata/):
-//   - A query without stats and without sort returns the newest events
-//     first (an implicit `sort @timestamp desc` before the first limit or
-//     dedup), showing @timestamp and @message unless fields/display say
-//     otherwise. Without any limit at most 1000 rows are returned; limit
+//   - Events reach the first limit or dedup newest first (an implicit
+//     `sort @timestamp desc`) unless a sort or stats comes before it, so a
+//     later sort reorders the newest events rather than picking others; a
+//     query without stats and without sort returns the newest events
+//     first, showing @timestamp and @message unless fields/display say
+//     otherwise. Only limit may follow dedup, as in Logs Insights. Without any limit at most 1000 rows are returned; limit
 //     accepts 1 to 10000.
 //   - sort is ascending unless desc is given; the order is AWS's natural
 //     sort (non-numbers before numbers, digit runs by length then value);

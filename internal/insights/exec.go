@@ -322,13 +322,9 @@ func plan(q *Query, opt Options) (*program, error) {
 	var stages []stage
 	var cols []string // output columns so far; nil = default
 	var display []string
-	hasStats, hasSort, hasLimit := false, false, false
+	hasLimit := false
 	for _, cmd := range q.Commands {
 		switch cmd := cmd.(type) {
-		case *StatsCmd:
-			hasStats = true
-		case *SortCmd:
-			hasSort = true
 		case *LimitCmd:
 			hasLimit = true
 		case *DisplayCmd:
@@ -339,7 +335,10 @@ func plan(q *Query, opt Options) (*program, error) {
 	if hasLimit {
 		limitCap = MaxLimit
 	}
-	implicitSort := !hasStats && !hasSort
+	// Events come newest first to the first limit or dedup unless a sort
+	// or stats before it decides their order; a sort or stats after it
+	// does not change which events it keeps.
+	implicitSort := true
 	counted := false
 	addCounter := func() {
 		if !counted {
@@ -404,6 +403,7 @@ func plan(q *Query, opt Options) (*program, error) {
 			addCounter()
 			stages = append(stages, &limitStage{n: cmd.N})
 		case *SortCmd:
+			implicitSort = false
 			addCounter()
 			s := &sortStage{}
 			for _, k := range cmd.Keys {
@@ -416,6 +416,7 @@ func plan(q *Query, opt Options) (*program, error) {
 			}
 			stages = append(stages, s)
 		case *StatsCmd:
+			implicitSort = false
 			addCounter()
 			var ss *statsStage
 			if ss, err = c.compileStats(cmd); err == nil {

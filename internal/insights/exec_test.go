@@ -47,14 +47,24 @@ func TestDefaultAndMaxLimit(t *testing.T) {
 	}
 }
 
-func TestLimitStopsScan(t *testing.T) {
-	evs := flowEvents(100000)
-	res, err := Execute(t.Context(), evs, "limit 5 | stats count(*) as n", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v, _ := Get(res.Rows[0], "n"); v != "5" || res.Statistics.RecordsScanned != 5 {
-		t.Errorf("n=%s scanned=%d, want 5 and 5", v, res.Statistics.RecordsScanned)
+// TestLimitTakesNewestFirst: a limit (or dedup) that no sort or stats
+// precedes takes the newest events, whatever sort or stats follows it: a
+// later sort does not change which events the limit kept.
+func TestLimitTakesNewestFirst(t *testing.T) {
+	evs := flowEvents(1000) // bytes 100 (oldest) to 1099 (newest)
+	for q, want := range map[string]string{
+		"limit 5 | stats count(*) as n, min(bytes) as lo": "[[{n 5} {lo 1095}]]",
+		"fields bytes | limit 2 | sort bytes asc":         "[[{bytes 1098}] [{bytes 1099}]]",
+		"fields bytes | sort bytes asc | limit 2":         "[[{bytes 100}] [{bytes 101}]]",
+		"fields bytes, srcPort | dedup srcPort | limit 1": "[[{bytes 1099} {srcPort 2023}]]",
+	} {
+		res, err := Execute(t.Context(), evs, q, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(res.Rows); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
 	}
 }
 

@@ -80,11 +80,21 @@ func (p *parser) parseQuery() (*Query, error) {
 	if p.tok.kind == tokEOF {
 		return nil, p.errTok(p.tok, "empty query")
 	}
+	deduped := false
 	for {
 		pos := p.tok.pos
+		cmdTok := p.tok
 		c, err := p.parseCommand()
 		if err != nil {
 			return nil, err
+		}
+		// "The only query command that you can use in a query after the
+		// dedup command is limit."
+		if _, isLimit := c.(*LimitCmd); deduped && !isLimit {
+			return nil, p.errTok(cmdTok, "only limit may follow dedup, found %s", strings.ToLower(cmdTok.val))
+		}
+		if _, ok := c.(*DedupCmd); ok {
+			deduped = true
 		}
 		q.Commands = append(q.Commands, c)
 		q.pos = append(q.pos, pos)
