@@ -33,6 +33,9 @@ var functions = map[string]funcSpec{
 	// general
 	"ispresent": {1, 1, false, false},
 	"coalesce":  {1, -1, false, false},
+	// unmask shows data that a data protection policy masks; the store
+	// masks nothing, so it is the value itself (spec §9.2 lists it).
+	"unmask": {1, 1, false, false},
 	// string
 	"isempty":     {1, 1, false, false},
 	"isblank":     {1, 1, false, false},
@@ -278,6 +281,8 @@ func (c *compiler) compileCall(e *Call) (evalFn, error) {
 			}
 			return strVal(b.String())
 		}, nil
+	case "unmask":
+		return args[0], nil
 	case "strlen":
 		return str1(func(s string) Value { return intVal(int64(len([]rune(s)))) }), nil
 	case "toupper":
