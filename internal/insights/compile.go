@@ -133,7 +133,13 @@ func (c *compiler) compile(e Expr) (evalFn, error) {
 			return nil, err
 		}
 		if e.Op == "not" {
-			return func(r *row) Value { return boolVal(!x(r).truthy()) }, nil
+			return func(r *row) Value {
+				v := x(r)
+				if v.IsNull() {
+					return v // not unknown is unknown
+				}
+				return boolVal(!v.truthy())
+			}, nil
 		}
 		zero := intVal(0)
 		return func(r *row) Value { return arith('-', zero, x(r)) }, nil
@@ -169,10 +175,32 @@ func (c *compiler) compileBinary(e *Binary) (evalFn, error) {
 		return nil, err
 	}
 	switch e.Op {
+	// A comparison with a missing value ("-" in a numeric field) is
+	// unknown (null), and and/or/not keep it so (three-valued logic): a
+	// filter keeps only what is true, so `x != 1` and `not x = 1` select
+	// the same events.
 	case "and":
-		return func(x *row) Value { return boolVal(l(x).truthy() && r(x).truthy()) }, nil
+		return func(x *row) Value {
+			a, b := l(x), r(x)
+			switch {
+			case !a.IsNull() && !a.truthy(), !b.IsNull() && !b.truthy():
+				return boolVal(false)
+			case a.IsNull() || b.IsNull():
+				return Value{}
+			}
+			return boolVal(true)
+		}, nil
 	case "or":
-		return func(x *row) Value { return boolVal(l(x).truthy() || r(x).truthy()) }, nil
+		return func(x *row) Value {
+			a, b := l(x), r(x)
+			switch {
+			case a.truthy() || b.truthy():
+				return boolVal(true)
+			case a.IsNull() || b.IsNull():
+				return Value{}
+			}
+			return boolVal(false)
+		}, nil
 	case "=":
 		if s, ok := e.R.(*StringLit); ok {
 			lit, rv := s.Val, strVal(s.Val)
@@ -181,22 +209,35 @@ func (c *compiler) compileBinary(e *Binary) (evalFn, error) {
 				if v.K == String {
 					return boolVal(v.S == lit)
 				}
+				if v.IsNull() {
+					return Value{}
+				}
 				return boolVal(equal(v, rv))
 			}, nil
 		}
-		return func(x *row) Value { return boolVal(equal(l(x), r(x))) }, nil
+		return func(x *row) Value {
+			a, b := l(x), r(x)
+			if a.IsNull() || b.IsNull() {
+				return Value{}
+			}
+			return boolVal(equal(a, b))
+		}, nil
 	case "!=":
 		return func(x *row) Value {
 			a, b := l(x), r(x)
 			if a.IsNull() || b.IsNull() {
-				return boolVal(false)
+				return Value{}
 			}
 			return boolVal(!equal(a, b))
 		}, nil
 	case "<", "<=", ">", ">=":
 		op := e.Op
 		return func(x *row) Value {
-			cmp, ok := compare(l(x), r(x))
+			a, b := l(x), r(x)
+			if a.IsNull() || b.IsNull() {
+				return Value{}
+			}
+			cmp, ok := compare(a, b)
 			if !ok {
 				return boolVal(false)
 			}
@@ -273,7 +314,7 @@ func (c *compiler) compileIn(e *InExpr) (evalFn, error) {
 		return func(r *row) Value {
 			v := x(r)
 			if v.IsNull() {
-				return boolVal(false)
+				return Value{} // unknown, in or not in
 			}
 			return boolVal(set[v.str()] != neg)
 		}, nil
@@ -281,7 +322,7 @@ func (c *compiler) compileIn(e *InExpr) (evalFn, error) {
 	return func(r *row) Value {
 		v := x(r)
 		if v.IsNull() {
-			return boolVal(false)
+			return Value{}
 		}
 		for _, f := range list {
 			if equal(v, f(r)) {

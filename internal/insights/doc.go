@@ -20,7 +20,9 @@
 // @message, @logStream, @log (account:group) and @ingestionTime. A message
 // whose token count differs from the format has no discovered fields.
 // Numeric fields are numbers; "-" in a numeric field is null, "-" in a
-// text field stays "-".
+// text field stays "-". A comparison or in with a null is unknown, and
+// not, and, or keep it unknown (three-valued logic); filter keeps what is
+// true, so `x != 1` and `not x = 1` select the same events.
 //
 // Semantics chosen where AWS documents none (each is covered by a script
 // test in testdata/):
