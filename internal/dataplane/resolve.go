@@ -498,18 +498,13 @@ func (d *Dataplane) viaNAT(fe *flowEntry, p *Packet, ns *iface, nat *vpc.NATGate
 	in.naclCheck = crossed
 	m := d.natOut(ns, nat, p, now)
 	fe.nat = m
-	rt := d.topo.RouteTable(ns.subnet.RouteTableID)
-	var route vpc.Route
-	ok := false
-	if rt != nil {
-		route, ok = d.topo.LookupRoute(rt, p.Dst)
-	}
+	route, ok := d.subnetRoute(ns, p.Dst)
 	if !ok || route.Kind == vpc.TargetBlackhole || route.Kind == vpc.TargetNATGateway {
 		fe.result = &Result{Reason: ReasonNoRoute, Detail: fmt.Sprintf("NAT gateway %s has no route to %s", nat.ID, p.Dst)}
 		return
 	}
 	if d.tracing {
-		d.note(fe, "nat %s: translate source %s:%d -> %s:%d; route %s: %s -> %s", nat.ID, p.Src, p.SrcPort, nat.PrivateIP, m.natPort, rt.ID, routeDest(route), route.TargetID)
+		d.note(fe, "nat %s: translate source %s:%d -> %s:%d; route %s: %s -> %s", nat.ID, p.Src, p.SrcPort, nat.PrivateIP, m.natPort, ns.subnet.RouteTableID, routeDest(route), route.TargetID)
 	}
 	out := d.addHop(fe, p, ns, flow.Egress, nat.PrivateIP, p.Dst, m.natPort, p.DstPort)
 	out.trafficPath = trafficPath(route.Kind, ns.eni.Nitro, false)
@@ -621,6 +616,16 @@ func (d *Dataplane) fromOutside(fe *flowEntry, p *Packet, now int64) {
 	fe.result = &Result{Reason: ReasonUnknownSource, Detail: fmt.Sprintf("neither %s nor %s belongs to the topology", p.Src, p.Dst)}
 }
 
+// subnetRoute looks a up in the route table of s's subnet: false when
+// the subnet has no table or no route matches.
+func (d *Dataplane) subnetRoute(s *iface, a netip.Addr) (vpc.Route, bool) {
+	rt := d.topo.RouteTable(s.subnet.RouteTableID)
+	if rt == nil {
+		return vpc.Route{}, false
+	}
+	return d.topo.LookupRoute(rt, a)
+}
+
 // noRoute handles a packet its subnet cannot route: it leaves the
 // interface (the security group and network ACL judge it, and the
 // interface logs it, ACCEPT when they allow it) and the VPC router drops
@@ -644,11 +649,7 @@ func (d *Dataplane) replyViaNAT(fe *flowEntry, p *Packet, dst *vpc.Interface, no
 	if s == nil {
 		return false
 	}
-	rt := d.topo.RouteTable(s.subnet.RouteTableID)
-	if rt == nil {
-		return false
-	}
-	r, ok := d.topo.LookupRoute(rt, p.Src)
+	r, ok := d.subnetRoute(s, p.Src)
 	if !ok || r.Kind != vpc.TargetNATGateway {
 		return false
 	}
@@ -700,10 +701,8 @@ func (d *Dataplane) noWayIn(src netip.Addr, dst *vpc.Interface) string {
 		}
 	}
 	if s := d.state[dst.ID]; s != nil {
-		if rt := d.topo.RouteTable(s.subnet.RouteTableID); rt != nil {
-			if r, ok := d.topo.LookupRoute(rt, src); ok && (r.Kind == vpc.TargetGatewayEndpoint || r.Kind == vpc.TargetNATGateway) {
-				return ""
-			}
+		if r, ok := d.subnetRoute(s, src); ok && (r.Kind == vpc.TargetGatewayEndpoint || r.Kind == vpc.TargetNATGateway) {
+			return ""
 		}
 	}
 	if len(dst.PublicIPs) > 0 && d.topo.InternetGatewayOf(dst.VPCID) != nil {
