@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"vpcflow/internal/demo"
+	"vpcflow/internal/gctune"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -28,6 +29,7 @@ prints the records and rejects, the top talkers, the top rejected sources,
 the diagnosis of each incident and the SQL to dig further.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			gctune.ForBatch()
 			sc, _, err := demo.Bundled()
 			if err != nil {
 				return err

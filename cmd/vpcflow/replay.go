@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"vpcflow/internal/demo"
+	"vpcflow/internal/gctune"
 	"vpcflow/internal/traffic"
 	"vpcflow/internal/traffic/capture"
 	"vpcflow/internal/vpc"
@@ -55,6 +56,7 @@ or unreadable file stops the replay with the packet number and byte offset.`,
 			if err := demo.PrepareDataDir(out); err != nil {
 				return err
 			}
+			gctune.ForBatch()
 			stopProfile, err := startCPUProfile(cpuprofile)
 			if err != nil {
 				return err

@@ -13,6 +13,7 @@ import (
 
 	"vpcflow/internal/alarm"
 	"vpcflow/internal/demo"
+	"vpcflow/internal/gctune"
 	"vpcflow/internal/traffic"
 	"vpcflow/internal/vpc"
 )
@@ -49,6 +50,7 @@ notifications as they happen.`,
 			if scenario == "" {
 				return fmt.Errorf("--scenario is required")
 			}
+			gctune.ForBatch()
 			sc, topo, err := loadScenario(scenario, topology)
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"vpcflow/internal/gctune"
 	"vpcflow/internal/traffic/capture"
 	"vpcflow/internal/vpc"
 )
@@ -35,6 +36,7 @@ func BenchmarkReplay(b *testing.B) {
 	cfg.Packets, cfg.Flows = 200_000, 20_000
 	path := writeCapture(b, cfg)
 	topo := benchTopology(b)
+	gctune.ForBatch() // as `vpcflow replay` runs
 	b.ReportAllocs()
 	for b.Loop() {
 		dir := filepath.Join(b.TempDir(), "out")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"vpcflow/internal/flow"
+	"vpcflow/internal/gctune"
 	"vpcflow/internal/traffic"
 	"vpcflow/internal/vpc"
 )
@@ -82,6 +83,7 @@ func BenchmarkSimulatedPeakHour(b *testing.B) {
 // reports the run's own time (RunResult.Elapsed), packets and records per
 // op (per unit) and per second.
 func benchScenario(b *testing.B, sc *traffic.Scenario, topo *vpc.Topology, unit string) {
+	gctune.ForBatch() // as `vpcflow simulate` runs
 	var elapsed time.Duration
 	var packets, records int64
 	b.ReportAllocs()
