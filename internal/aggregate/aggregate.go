@@ -338,11 +338,15 @@ func (a *Aggregator) forget(st *eniState) {
 	}
 }
 
-// Add aggregates one observation. Observations of an interface should come
-// in time order; one older than the interface's current window is counted
-// in the current window. An observation at or after the end of the
-// interface's window first closes that window (as Advance would).
-func (a *Aggregator) Add(obs *Observation) {
+// Add aggregates one observation and returns the end (Unix ns) of the
+// window that counted it. Observations of an interface should come in time
+// order; one older than the interface's current window is counted in the
+// current window. An observation at or after the end of the interface's
+// window first closes that window (as Advance would). An observation with
+// a Span stands for packets seen from Time-Span to Time, all in one
+// window: the sender's to ensure (the returned end tells it where the
+// window ends).
+func (a *Aggregator) Add(obs *Observation) (windowEnd int64) {
 	t := obs.Time.UnixNano()
 	st := a.lookup(obs.Interface)
 	if st == nil {
@@ -351,6 +355,12 @@ func (a *Aggregator) Add(obs *Observation) {
 		a.rollTo(st, t)
 		heap.Fix(&a.heap, st.heapIdx)
 	}
+	a.add(st, obs, t)
+	return st.end
+}
+
+func (a *Aggregator) add(st *eniState, obs *Observation, t int64) {
+	first := t - int64(obs.Span)
 	a.stats.Observations++
 	st.seen = true
 	if t > st.lastSeen {
@@ -372,8 +382,8 @@ func (a *Aggregator) Add(obs *Observation) {
 	i, ok := a.find(st, k, obs.Slot)
 	if ok {
 		e := st.entries.at(i)
-		if t < e.first {
-			e.first = t
+		if first < e.first {
+			e.first = first
 		}
 		if t > e.last {
 			e.last = t
@@ -395,7 +405,7 @@ func (a *Aggregator) Add(obs *Observation) {
 	}
 	e := entry{
 		key:         k,
-		first:       t,
+		first:       first,
 		last:        t,
 		packets:     obs.Packets,
 		bytes:       obs.Bytes,

@@ -821,3 +821,37 @@ func TestRoutingFieldsOutsideTheFormat(t *testing.T) {
 		t.Errorf("OK record renders as %q", lines[1])
 	}
 }
+
+// TestSpan: an observation with a Span stands for packets from Time-Span
+// to Time: it starts a flow at Time-Span, moves an existing flow's start
+// back when earlier, and Add returns the end of the window that counted it.
+func TestSpan(t *testing.T) {
+	a, _ := New(DefaultConfig(), Deps{})
+	eni := &Interface{ID: "eni-1", AccountID: "1"}
+	mk := func(sport uint16, at time.Time, span time.Duration, packets int64) *Observation {
+		o := pkt{t: at, src: "10.0.0.1", dst: "10.0.0.2", sport: sport, dport: 443, packets: packets, bytes: 100 * packets, flags: ack}.obs(eni)
+		o.Span = span
+		return &o
+	}
+	end := a.Add(mk(1, at(100, 0), 0, 1)) // opens the window [100, 700)
+	if want := at(700, 0).UnixNano(); end != want {
+		t.Fatalf("Add returned window end %d, want %d", end, want)
+	}
+	a.Add(mk(1, at(160, 0), 50*time.Second, 4))       // flow 1: 110..160, after its start at 100
+	a.Add(mk(2, at(200, 0), 30*time.Second, 3))       // flow 2: starts at 170
+	a.Add(mk(2, at(150, 0), 0, 1))                    // an earlier packet of flow 2 moves its start to 150
+	end = a.Add(mk(3, at(650, 0), 10*time.Second, 2)) // flow 3: 640..650
+	if want := at(700, 0).UnixNano(); end != want {
+		t.Fatalf("Add returned window end %d, want %d", end, want)
+	}
+	recs := a.Advance(at(700, 0))
+	f, err := flow.ParseFormat("${srcport} ${packets} ${bytes} ${start} ${end}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := text(f, recs)
+	want := []string{"1 5 500 100 160", "2 4 400 150 200", "3 2 200 640 650"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}

@@ -37,6 +37,10 @@ type Packet struct {
 	// Hint, when not nil, remembers the flow's cached path between calls
 	// (see FlowHint).
 	Hint *FlowHint
+	// Span, when not zero, says the Count packets were sent over
+	// [Time-Span, Time] rather than all at Time: a sender that coalesced a
+	// flow's packets (see Result.Steady). Time is the last packet's.
+	Span time.Duration
 }
 
 // Packets returns Count, at least 1.
@@ -95,6 +99,8 @@ type Observation struct {
 	TrafficPath                              uint8           // 1..8 for egress, 0 = "-"
 	PktSrcAWSService, PktDstAWSService       string          // "" = "-"
 	Decision                                 policy.Decision // deciding layer and rule (zero value for plain ACCEPT)
+	// Span is the packet's: the first of the Packets was seen at Time-Span.
+	Span time.Duration
 	// Slot, when not nil, is a word kept with the flow's cached path at
 	// this interface and direction, for the consumer's use: the aggregator
 	// remembers there where the flow's entry is (a hint it checks). It is
@@ -148,6 +154,16 @@ type Result struct {
 	// through an internet gateway (public or Elastic IP, NAT gateway port):
 	// where the internet sends the reply.
 	PublicSrc netip.AddrPort
+	// Steady says the packet was delivered on a cached path: later packets
+	// of the flow in this direction, other than SYNs, get the same verdicts
+	// and observations as long as the topology does not change and none of
+	// the flow's state (tracked connections, NAT translation, cached path)
+	// goes idle for MinIdleTimeout. A sender may then hand such packets
+	// over later, as one train with a Span, without changing what is
+	// logged: records sum packets and bytes and OR flags, and a connection
+	// closed by a held FIN or RST stays tracked for TCPClosed (at least
+	// MinIdleTimeout) after its last packet either way.
+	Steady bool
 }
 
 // Options tune the dataplane.
@@ -323,6 +339,17 @@ func (d *Dataplane) Connection(eniID string, p policy.Packet, now time.Time) (po
 	return *c, true
 }
 
+// MinIdleTimeout is the shortest time any of a flow's state (tracked
+// connection in any state, NAT translation, cached path) is kept idle:
+// how long a sender may hold back the packets of a steady flow (see
+// Result.Steady) without any of that state expiring earlier than it would
+// have with the packets handed over one by one.
+func (d *Dataplane) MinIdleTimeout() time.Duration {
+	t := d.ct.Timeouts()
+	return min(t.TCPEstablished, t.TCPNew, t.TCPClosed, t.UDP, t.UDPStream, t.ICMP, t.Other,
+		d.opts.NATIdleTimeout, d.opts.FlowIdleTimeout)
+}
+
 // Mutate runs fn on the topology under the dataplane's lock, so that rule
 // changes never race with Process. Tracked connections are kept; compiled
 // paths are rebuilt on the next packet.
@@ -395,8 +422,8 @@ func (d *Dataplane) process(p *Packet, emit func([]Observation)) (Result, error)
 	if p.Src.Is4() != p.Dst.Is4() {
 		return Result{}, fmt.Errorf("%w: mixed IPv4 and IPv6 addresses %s -> %s", ErrBadPacket, p.Src, p.Dst)
 	}
-	if p.Size < 0 || p.Count < 0 || p.Bytes < 0 {
-		return Result{}, fmt.Errorf("%w: negative size, count or bytes", ErrBadPacket)
+	if p.Size < 0 || p.Count < 0 || p.Bytes < 0 || p.Span < 0 {
+		return Result{}, fmt.Errorf("%w: negative size, count, bytes or span", ErrBadPacket)
 	}
 	n, bytes := p.packets()
 	d.mu.Lock()
@@ -442,7 +469,7 @@ func (d *Dataplane) process(p *Packet, emit func([]Observation)) (Result, error)
 				obs = obs[:len(obs)+1]
 			}
 			o := &obs[len(obs)-1]
-			o.Time = p.Time
+			o.Time, o.Span = p.Time, p.Span
 			o.Interface = h.ifc.pub
 			o.Direction = h.dir
 			o.Action = dec.Verdict
@@ -463,7 +490,9 @@ func (d *Dataplane) process(p *Packet, emit func([]Observation)) (Result, error)
 		}
 	}
 	d.emitPath(obs, emit)
-	return *fe.result, nil
+	res := *fe.result
+	res.Steady = res.Delivered && fe.cacheable
+	return res, nil
 }
 
 // emitPath hands a packet's observations to emit and keeps their memory

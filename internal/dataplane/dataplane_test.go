@@ -434,6 +434,7 @@ func TestBadPacket(t *testing.T) {
 		{Src: addr("10.0.0.1"), Dst: addr("::1")},
 		{Src: addr("10.0.0.1"), Dst: addr("10.0.0.2"), Size: -1},
 		{Src: addr("10.0.0.1"), Dst: addr("10.0.0.2"), Size: 60, Count: 2, Bytes: -1},
+		{Src: addr("10.0.0.1"), Dst: addr("10.0.0.2"), Size: 60, Span: -time.Second},
 	} {
 		if _, err := d.Process(p, nil); err == nil {
 			t.Errorf("Process(%+v) = nil error", p)

@@ -172,3 +172,36 @@ func TestProcessPathSameAsProcess(t *testing.T) {
 		}
 	}
 }
+
+// TestSteady: a delivered packet on a cached path is steady, a rejected
+// one and one the NAT gateway drops (never cached) are not; a train's Span
+// reaches its observations; MinIdleTimeout is the shortest idle timeout
+// (TCPClosed, 5 s, by default; a shorter NAT or path timeout wins).
+func TestSteady(t *testing.T) {
+	topo := load(t, "testdata/nat.yaml")
+	d := newDP(t, topo)
+	syn := tcp("10.0.1.5", "203.0.113.5", 40000, 443, 0x02, 0)
+	if _, res := run(t, d, syn); !res.Delivered || !res.Steady {
+		t.Errorf("SYN out through NAT: %+v, want delivered and steady", res)
+	}
+	train := tcp("10.0.1.5", "203.0.113.5", 40000, 443, 0x18, 3*time.Second)
+	train.Count, train.Span = 5, 2*time.Second
+	var spans []time.Duration
+	res, err := d.Process(train, func(o *Observation) { spans = append(spans, o.Span) })
+	if err != nil || !res.Steady {
+		t.Fatalf("train: %+v, %v", res, err)
+	}
+	if len(spans) == 0 || spans[0] != 2*time.Second {
+		t.Errorf("observation spans %v, want 2s at every hop", spans)
+	}
+	unsolicited := tcp("203.0.113.9", "198.51.100.220", 443, 40001, 0x02, 5*time.Second)
+	if _, res := run(t, d, unsolicited); res.Delivered || res.Steady {
+		t.Errorf("unsolicited inbound through NAT: %+v, want dropped and not steady", res)
+	}
+	if got := d.MinIdleTimeout(); got != 5*time.Second {
+		t.Errorf("MinIdleTimeout() = %v, want 5s (TCPClosed)", got)
+	}
+	if got := newDP(t, topo, Options{NATIdleTimeout: 2 * time.Second}).MinIdleTimeout(); got != 2*time.Second {
+		t.Errorf("MinIdleTimeout() with a 2 s NAT timeout = %v", got)
+	}
+}

@@ -57,13 +57,14 @@ func newObsPipe(flows batchObserver, advance func(time.Time)) *obsPipe {
 
 // Observe queues copies of a packet's observations (the dataplane reuses
 // them).
-func (p *obsPipe) Observe(obs []dataplane.Observation) {
+func (p *obsPipe) Observe(obs []dataplane.Observation) (windowEnd int64) {
 	for i := range obs {
 		p.cur = append(p.cur, obs[i])
 		if len(p.cur) == cap(p.cur) {
 			p.flush()
 		}
 	}
+	return 0 // the windows are another goroutine's: no coalescing (a replay does not)
 }
 
 func (p *obsPipe) flush() {

@@ -25,6 +25,9 @@ type RunOptions struct {
 	// Alarms, when set, evaluates metric filters and alarms live on the
 	// events the run writes to the log store, once per simulated minute.
 	Alarms *alarm.Engine
+	// NoCoalesce hands every packet to the dataplane when it is sent
+	// (traffic.Options.NoCoalesce): the same output, more slowly.
+	NoCoalesce bool
 }
 
 // RunResult is what a run did.
@@ -86,7 +89,7 @@ func RunScenario(ctx context.Context, sc *traffic.Scenario, topo *vpc.Topology, 
 		live = startLiveAlarms(ctx, p.Logs, opts.Alarms, sc.Start)
 	}
 	eng := traffic.NewEngine(sc, p.Net, traffic.Options{
-		Realtime: opts.Realtime, Speed: opts.Speed,
+		Realtime: opts.Realtime, Speed: opts.Speed, NoCoalesce: opts.NoCoalesce,
 		Progress: func(now time.Time, st *traffic.Stats) {
 			p.Advance(now)
 			if live != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -313,12 +314,17 @@ func (s *Service) Observe(obs *dataplane.Observation) {
 // ObservePath is Observe for the observations of one packet, in path
 // order, under one lock (traffic.Dataplane.Observe). Like Observe, it is
 // called during the dataplane's emit call, so their Slot hints are valid.
-func (s *Service) ObservePath(obs []dataplane.Observation) {
+// It returns the earliest end (Unix ns) of the capture windows that
+// counted the observations (math.MaxInt64 when no flow log covers them):
+// until then, later packets of the flow fall in the same windows.
+func (s *Service) ObservePath(obs []dataplane.Observation) (windowEnd int64) {
+	windowEnd = math.MaxInt64
 	s.mu.Lock()
 	for i := range obs {
-		s.observe(&obs[i])
+		windowEnd = min(windowEnd, s.observe(&obs[i]))
 	}
 	s.mu.Unlock()
+	return windowEnd
 }
 
 // ObserveBatch is Observe for several observations under one lock. The
@@ -333,10 +339,13 @@ func (s *Service) ObserveBatch(obs []dataplane.Observation) {
 	s.mu.Unlock()
 }
 
-func (s *Service) observe(obs *dataplane.Observation) {
+// observe routes obs and returns the earliest end of the windows that
+// counted it (math.MaxInt64 if none).
+func (s *Service) observe(obs *dataplane.Observation) (windowEnd int64) {
+	windowEnd = math.MaxInt64
 	e := obs.Interface
 	if e == nil {
-		return // not seen at an interface: nothing to log
+		return windowEnd // not seen at an interface: nothing to log
 	}
 	var rs []*running
 	if i := e.Index - 1; i >= 0 && i < len(s.routeIdx) && s.routeIdx[i].iface == e {
@@ -345,8 +354,9 @@ func (s *Service) observe(obs *dataplane.Observation) {
 		rs = s.route(e)
 	}
 	for _, r := range rs {
-		r.agg.Add(obs)
+		windowEnd = min(windowEnd, r.agg.Add(obs))
 	}
+	return windowEnd
 }
 
 // indexedRoute is an interface and the flow logs that cover it.

@@ -30,8 +30,40 @@ type conv struct {
 	sv    Addressing // the server's view of the client's packets
 	tries int
 	// hints are the dataplane's memos of the two directions (from the
-	// client, from the server).
+	// client, from the server); held their packets held back (hold.go).
 	hints [2]dataplane.FlowHint
+	held  [2]heldFlow
+}
+
+// Directions of a conversation, as indexes of hints and held.
+const (
+	fromClient = 0
+	fromServer = 1
+)
+
+// send hands p (sent in direction dir) to the network now, after the
+// packets held in both directions, and learns whether the direction's
+// next packets may be held.
+func (c *conv) send(e *Engine, dir int, p Packet) (Delivery, bool) {
+	c.releaseHeld(e)
+	return e.sendAndHold(c.st, &c.held[dir], p)
+}
+
+// sendSteady sends p, a packet of an established connection that is not
+// a SYN: held back while its direction is steady, else as send.
+func (c *conv) sendSteady(e *Engine, dir int, p Packet) bool {
+	if f := &c.held[dir]; e.coalesce && e.now.UnixNano() < f.until {
+		e.hold(c.st, f, p)
+		return true
+	}
+	_, ok := c.send(e, dir, p)
+	return ok
+}
+
+// releaseHeld hands over the packets held in both directions.
+func (c *conv) releaseHeld(e *Engine) {
+	e.release(&c.held[fromClient])
+	e.release(&c.held[fromServer])
 }
 
 func ipHdr(a netip.Addr) int {
@@ -64,11 +96,11 @@ func (c *conv) learn(d Delivery) {
 // two, and the same record, since flow logs sum packets and bytes and OR
 // the flags of a flow's packets, and conntrack only reacts to SYN, FIN and
 // RST.
-func (c *conv) segments(e *Engine, fromClient bool, n int, ack bool) bool {
+func (c *conv) segments(e *Engine, isClient bool, n int, ack bool) bool {
 	full, rest := n/mss, n%mss
-	mk := c.fromClient
-	if !fromClient {
-		mk = c.fromServer
+	mk, dir := c.fromClient, fromClient
+	if !isClient {
+		mk, dir = c.fromServer, fromServer
 	}
 	segs, largest := full, mss
 	if rest > 0 {
@@ -79,7 +111,7 @@ func (c *conv) segments(e *Engine, fromClient bool, n int, ack bool) bool {
 	}
 	if segs == 0 {
 		if ack {
-			e.send(c.st, mk(ProtoTCP, FlagACK, tcpHdr, 1))
+			c.sendSteady(e, dir, mk(ProtoTCP, FlagACK, tcpHdr, 1))
 		}
 		return true
 	}
@@ -96,21 +128,20 @@ func (c *conv) segments(e *Engine, fromClient bool, n int, ack bool) bool {
 	if total != int64(p.Count)*int64(p.Size) {
 		p.Bytes = total
 	}
-	_, ok := e.send(c.st, p)
-	return ok
+	return c.sendSteady(e, dir, p)
 }
 
 // acks sends the delayed ACKs (one per two segments) for n payload bytes.
-func (c *conv) acks(e *Engine, fromClient bool, n int) {
+func (c *conv) acks(e *Engine, isClient bool, n int) {
 	segs := (n + mss - 1) / mss
 	k := (segs + 1) / 2
 	if k == 0 {
 		return
 	}
-	if fromClient {
-		e.send(c.st, c.fromClient(ProtoTCP, FlagACK, tcpHdr, k))
+	if isClient {
+		c.sendSteady(e, fromClient, c.fromClient(ProtoTCP, FlagACK, tcpHdr, k))
 	} else {
-		e.send(c.st, c.fromServer(ProtoTCP, FlagACK, tcpHdr, k))
+		c.sendSteady(e, fromServer, c.fromServer(ProtoTCP, FlagACK, tcpHdr, k))
 	}
 }
 
@@ -155,7 +186,7 @@ func (c *tcpConv) fire(e *Engine) {
 	half := c.rtt / 2
 	switch c.state {
 	case stSyn:
-		d, ok := e.send(c.st, c.fromClient(ProtoTCP, FlagSYN, tcpSynHdr, 1))
+		d, ok := c.send(e, fromClient, c.fromClient(ProtoTCP, FlagSYN, tcpSynHdr, 1))
 		if ok {
 			c.learn(d)
 			c.state = stSynAck
@@ -164,7 +195,7 @@ func (c *tcpConv) fire(e *Engine) {
 		}
 		c.retrySyn(e)
 	case stSynAck:
-		if _, ok := e.send(c.st, c.fromServer(ProtoTCP, FlagSYN|FlagACK, tcpSynHdr, 1)); ok {
+		if _, ok := c.send(e, fromServer, c.fromServer(ProtoTCP, FlagSYN|FlagACK, tcpSynHdr, 1)); ok {
 			c.state = stEstablished
 			e.schedule(e.now.Add(half), c)
 			return
@@ -201,7 +232,7 @@ func (c *tcpConv) fire(e *Engine) {
 			c.tries = 0
 			c.acks(e, true, n)
 		} else {
-			e.send(c.st, c.fromServer(ProtoTCP, FlagACK, tcpHdr, 1))
+			c.sendSteady(e, fromServer, c.fromServer(ProtoTCP, FlagACK, tcpHdr, 1))
 		}
 		c.i++
 		if c.i < c.exchanges {
@@ -229,20 +260,20 @@ func (c *tcpConv) fire(e *Engine) {
 		e.schedule(e.now.Add(half), c)
 	case stClose:
 		if c.rst {
-			e.send(c.st, c.fromClient(ProtoTCP, FlagRST|FlagACK, tcpBareHdr, 1))
+			c.sendSteady(e, fromClient, c.fromClient(ProtoTCP, FlagRST|FlagACK, tcpBareHdr, 1))
 			return
 		}
-		if _, ok := e.send(c.st, c.fromClient(ProtoTCP, FlagFIN|FlagACK, tcpHdr, 1)); ok {
+		if c.sendSteady(e, fromClient, c.fromClient(ProtoTCP, FlagFIN|FlagACK, tcpHdr, 1)) {
 			c.state = stFinAck
 			e.schedule(e.now.Add(half), c)
 		}
 	case stFinAck:
-		if _, ok := e.send(c.st, c.fromServer(ProtoTCP, FlagFIN|FlagACK, tcpHdr, 1)); ok {
+		if c.sendSteady(e, fromServer, c.fromServer(ProtoTCP, FlagFIN|FlagACK, tcpHdr, 1)) {
 			c.state = stLastAck
 			e.schedule(e.now.Add(half), c)
 		}
 	case stLastAck:
-		e.send(c.st, c.fromClient(ProtoTCP, FlagACK, tcpHdr, 1))
+		c.sendSteady(e, fromClient, c.fromClient(ProtoTCP, FlagACK, tcpHdr, 1))
 	}
 }
 
@@ -257,16 +288,16 @@ func (c *tcpConv) retrySyn(e *Engine) {
 
 // lost handles undelivered data: one retransmission after 1 s, then the
 // sender resets the connection.
-func (c *tcpConv) lost(e *Engine, fromClient bool) {
+func (c *tcpConv) lost(e *Engine, isClient bool) {
 	c.tries++
 	if c.tries < 2 {
 		e.schedule(e.now.Add(time.Second), c)
 		return
 	}
-	if fromClient {
-		e.send(c.st, c.fromClient(ProtoTCP, FlagRST|FlagACK, tcpBareHdr, 1))
+	if isClient {
+		c.send(e, fromClient, c.fromClient(ProtoTCP, FlagRST|FlagACK, tcpBareHdr, 1))
 	} else {
-		e.send(c.st, c.fromServer(ProtoTCP, FlagRST|FlagACK, tcpBareHdr, 1))
+		c.send(e, fromServer, c.fromServer(ProtoTCP, FlagRST|FlagACK, tcpBareHdr, 1))
 	}
 }
 

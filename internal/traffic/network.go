@@ -1,6 +1,7 @@
 package traffic
 
 import (
+	"math"
 	"net/netip"
 	"time"
 
@@ -16,7 +17,10 @@ type Dataplane struct {
 	DP *dataplane.Dataplane
 	// Observe receives a packet's observations in path order, during the
 	// dataplane's call (dataplane.Dataplane.ProcessPath): copy what you keep.
-	Observe func([]dataplane.Observation)
+	// It returns the earliest end (Unix ns) of the capture windows that
+	// counted them (math.MaxInt64 if none did), or 0 when it cannot tell:
+	// then Send never lets the engine coalesce packets (Delivery.Until).
+	Observe func([]dataplane.Observation) (windowEnd int64)
 	// ExpireEvery is how often (packet time) idle connections and NAT
 	// translations are expired; default one minute.
 	ExpireEvery time.Duration
@@ -28,6 +32,11 @@ type Dataplane struct {
 	last       *dataplane.Observation
 	nextExpire time.Time
 	emit       func([]dataplane.Observation)
+	// windowEnd is what Observe returned for the packet in process.
+	windowEnd int64
+	// holdFor is how long a steady flow's packets may be held back
+	// (dataplane.Dataplane.MinIdleTimeout).
+	holdFor time.Duration
 }
 
 // Counts tallies packets by outcome and REJECT observations by deciding
@@ -44,8 +53,8 @@ type Counts struct {
 }
 
 // NewDataplane wraps dp; observe may be nil.
-func NewDataplane(dp *dataplane.Dataplane, observe func([]dataplane.Observation)) *Dataplane {
-	d := &Dataplane{DP: dp, Observe: observe, ExpireEvery: time.Minute}
+func NewDataplane(dp *dataplane.Dataplane, observe func([]dataplane.Observation) int64) *Dataplane {
+	d := &Dataplane{DP: dp, Observe: observe, ExpireEvery: time.Minute, holdFor: dp.MinIdleTimeout()}
 	d.Counts.RejectsByLayer = map[string]int64{}
 	d.emit = func(obs []dataplane.Observation) {
 		d.Counts.Observations += int64(len(obs))
@@ -55,7 +64,9 @@ func NewDataplane(dp *dataplane.Dataplane, observe func([]dataplane.Observation)
 		}
 		d.last = o
 		if d.Observe != nil {
-			d.Observe(obs)
+			d.windowEnd = d.Observe(obs)
+		} else {
+			d.windowEnd = math.MaxInt64
 		}
 	}
 	return d
@@ -69,7 +80,7 @@ func (d *Dataplane) Process(p *Packet) (dataplane.Result, error) {
 		d.DP.Expire(p.Time)
 		d.nextExpire = p.Time.Add(d.ExpireEvery)
 	}
-	d.last = nil
+	d.last, d.windowEnd = nil, math.MaxInt64
 	res, err := d.DP.ProcessPath(*p, d.emit)
 	if err != nil {
 		return res, err
@@ -99,6 +110,10 @@ func (d *Dataplane) Send(p Packet) (Delivery, error) {
 	if err != nil || !res.Delivered {
 		return Delivery{}, err
 	}
+	var until int64
+	if res.Steady && d.windowEnd > 0 && d.holdFor > 0 {
+		until = min(d.windowEnd, p.Time.UnixNano()+int64(d.holdFor))
+	}
 	seen := AddressingOf(&p)
 	if o := d.last; o != nil {
 		switch {
@@ -114,7 +129,7 @@ func (d *Dataplane) Send(p Packet) (Delivery, error) {
 			}
 		}
 	}
-	return Delivery{Delivered: true, Seen: seen}, nil
+	return Delivery{Delivered: true, Seen: seen, Until: until}, nil
 }
 
 // publicSource is the address a packet leaving through the internet

@@ -46,6 +46,12 @@ type Delivery struct {
 	// NAT. A reply is addressed to Seen.Src:Seen.SrcPort. Valid only when
 	// Delivered.
 	Seen Addressing
+	// Until, when not zero, is the time (Unix ns) before which later
+	// packets of the flow in this direction, other than SYNs, would be
+	// delivered and logged as this one (dataplane.Result.Steady): the
+	// engine may hold them back and send them as one train (Packet.Span)
+	// by then.
+	Until int64
 }
 
 // Addressing is a packet's addresses and ports: all that one side of a
