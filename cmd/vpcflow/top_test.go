@@ -153,20 +153,23 @@ func TestAlarmsCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The evaluation runs on past the last event for as long as CloudWatch
+	// would still look back at it, so the alarm is seen to clear.
 	for _, want := range []string{
-		"15 events, 14 metric filter matches, 2 state changes",
+		"15 events, 14 metric filter matches, 3 state changes",
 		"2023-11-14T22:14:00Z  ssh-rdp-reject  INSUFFICIENT_DATA  OK     1/1",
 		"2023-11-14T23:00:00Z  ssh-rdp-reject  OK                 ALARM  1/1",
 		"[14.0 (14/11/23 22:00:00)]",
-		"ssh-rdp-reject  ALARM  2023-11-14T23:00:00Z",
+		"2023-11-15T02:00:00Z  ssh-rdp-reject  ALARM              OK     1/1",
+		"ssh-rdp-reject  OK     2023-11-15T02:00:00Z",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in\n%s", want, out)
 		}
 	}
 	b, _ := os.ReadFile(notes)
-	if n := strings.Count(string(b), "\n"); n != 2 {
-		t.Errorf("%d notifications, want 2 (OK, ALARM):\n%s", n, b)
+	if n := strings.Count(string(b), "\n"); n != 3 {
+		t.Errorf("%d notifications, want 3 (OK, ALARM, OK):\n%s", n, b)
 	}
 	if _, err := runRoot(t, "alarms", "check", filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
 		t.Error("missing config accepted")

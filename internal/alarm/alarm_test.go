@@ -120,10 +120,20 @@ func TestSSHBruteForceAlarm(t *testing.T) {
 	if trs := eng.Evaluate(t.Context(), t0.Add(2*time.Hour+time.Minute)); len(trs) != 0 {
 		t.Errorf("re-evaluation: %+v", trs)
 	}
-	// Hour 12: nothing at all → notBreaching → back to OK.
-	trs = eng.Evaluate(t.Context(), t0.Add(3*time.Hour))
+	// Hours 12 and 13: nothing at all. The 11:00 datapoint is still in the
+	// evaluation range (3 periods for 1) and is evaluated again: ALARM
+	// stays ("CloudWatch alarms may repeatedly re-evaluate the last set of
+	// data points for a period of time after the metric has stopped
+	// flowing", AWS).
+	for _, at := range []time.Time{t0.Add(3 * time.Hour), t0.Add(4 * time.Hour)} {
+		if trs := eng.Evaluate(t.Context(), at); len(trs) != 0 {
+			t.Fatalf("%s: %+v", at.Format("15:04"), trs)
+		}
+	}
+	// Hour 14: the range 12:00-15:00 is empty → notBreaching → back to OK.
+	trs = eng.Evaluate(t.Context(), t0.Add(5*time.Hour))
 	if len(trs) != 1 || trs[0].NewState != StateOK {
-		t.Fatalf("hour 12: %+v", trs)
+		t.Fatalf("hour 14: %+v", trs)
 	}
 
 	// The webhook got OK, ALARM, OK once each; the ALARM after 2 failures.
@@ -231,17 +241,20 @@ func TestCommandSubscriber(t *testing.T) {
 }
 
 // TestTreatMissingData walks each treatment through data, a gap and data.
+// With 1 evaluation period the range is 3 periods: the breaching datapoint
+// is evaluated while it is in it, whatever the treatment; only then does
+// the treatment of missing data decide.
 func TestTreatMissingData(t *testing.T) {
-	// Datapoints per 1-minute period: 5 (breaching), none, none, 1 (ok).
-	series := map[int]float64{0: 5, 3: 1}
+	// Datapoints per 1-minute period: 5 (breaching), none, none, none, 1 (ok).
+	series := map[int]float64{0: 5, 4: 1}
 	tests := []struct {
 		treat string
-		want  []State // state after evaluating periods 0..3
+		want  []State // state after evaluating periods 0..4
 	}{
-		{"missing", []State{StateAlarm, StateInsufficientData, StateInsufficientData, StateOK}},
-		{"notBreaching", []State{StateAlarm, StateOK, StateOK, StateOK}},
-		{"breaching", []State{StateAlarm, StateAlarm, StateAlarm, StateOK}},
-		{"ignore", []State{StateAlarm, StateAlarm, StateAlarm, StateOK}},
+		{"missing", []State{StateAlarm, StateAlarm, StateAlarm, StateInsufficientData, StateOK}},
+		{"notBreaching", []State{StateAlarm, StateAlarm, StateAlarm, StateOK, StateOK}},
+		{"breaching", []State{StateAlarm, StateAlarm, StateAlarm, StateAlarm, StateOK}},
+		{"ignore", []State{StateAlarm, StateAlarm, StateAlarm, StateAlarm, StateOK}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.treat, func(t *testing.T) {
@@ -253,7 +266,7 @@ func TestTreatMissingData(t *testing.T) {
 				m.Put(a.key, t0.Add(time.Duration(p)*time.Minute+time.Second).UnixMilli(), v)
 			}
 			var got []State
-			for p := range 4 {
+			for p := range 5 {
 				a.evaluate(t0.Add(time.Duration(p+1)*time.Minute), m)
 				got = append(got, a.State)
 			}
@@ -264,7 +277,66 @@ func TestTreatMissingData(t *testing.T) {
 	}
 }
 
-// TestMOfN: 2 of 3 datapoints must breach.
+// TestMissingDataTables replays the two tables of AWS's "How alarm state
+// is evaluated when data is missing" (AlarmThatSendsEmail.md): with 3
+// evaluation periods CloudWatch retrieves the 5 most recent datapoints
+// (oldest first: 0 not breaching, X breaching, - missing); when at least 3
+// exist it evaluates the most recent 3 whatever the treatment, otherwise it
+// fills the missing ones in, and a lone old enough breaching datapoint
+// alarms even when missing data is treated as missing. "Retain current
+// state" is checked from both OK and ALARM.
+func TestMissingDataTables(t *testing.T) {
+	const retain = State("retain")
+	tests := []struct {
+		m      int
+		points string
+		want   [4]State // missing, ignore, breaching, notBreaching
+	}{
+		{3, "0-X-X", [4]State{StateOK, StateOK, StateOK, StateOK}},
+		{3, "0----", [4]State{StateOK, StateOK, StateOK, StateOK}},
+		{3, "-----", [4]State{StateInsufficientData, retain, StateAlarm, StateOK}},
+		{3, "0XX-X", [4]State{StateAlarm, StateAlarm, StateAlarm, StateAlarm}},
+		{3, "----X", [4]State{StateInsufficientData, retain, StateAlarm, StateOK}},
+		{3, "X----", [4]State{StateAlarm, retain, StateAlarm, StateOK}},
+		{2, "0-X-X", [4]State{StateAlarm, StateAlarm, StateAlarm, StateAlarm}},
+		{2, "00X0X", [4]State{StateAlarm, StateAlarm, StateAlarm, StateAlarm}},
+		{2, "0-X--", [4]State{StateOK, StateOK, StateAlarm, StateOK}},
+		{2, "----0", [4]State{StateOK, StateOK, StateAlarm, StateOK}},
+		{2, "----X", [4]State{StateInsufficientData, retain, StateAlarm, StateOK}},
+	}
+	for _, tc := range tests {
+		for i, treat := range []string{"missing", "ignore", "breaching", "notBreaching"} {
+			for _, from := range []State{StateOK, StateAlarm} {
+				a := newAlarm(AlarmConfig{AlarmName: "a", Namespace: "n", MetricName: "m", Statistic: "Maximum",
+					Period: 300, EvaluationPeriods: 3, DatapointsToAlarm: tc.m, Threshold: 3,
+					ComparisonOperator: "GreaterThanThreshold", TreatMissingData: treat})
+				a.State = from
+				m := NewMetrics()
+				for j, c := range tc.points {
+					at := t0.Add(time.Duration(j) * 5 * time.Minute)
+					switch c {
+					case '0':
+						m.Put(a.key, at.UnixMilli(), 1)
+					case 'X':
+						m.Put(a.key, at.UnixMilli(), 5)
+					}
+				}
+				a.evaluate(t0.Add(25*time.Minute), m)
+				want := tc.want[i]
+				if want == retain {
+					want = from
+				}
+				if a.State != want {
+					t.Errorf("%d of 3, %s, %s, from %s: %s, want %s", tc.m, tc.points, treat, from, a.State, want)
+				}
+			}
+		}
+	}
+}
+
+// TestMOfN: 2 of 3 datapoints must breach. The first evaluation has one
+// breaching datapoint and no other: too few and too recent to alarm with
+// missing data treated as missing, so INSUFFICIENT_DATA stays.
 func TestMOfN(t *testing.T) {
 	a := newAlarm(AlarmConfig{AlarmName: "a", Namespace: "n", MetricName: "m", Statistic: "Sum",
 		Period: 60, EvaluationPeriods: 3, DatapointsToAlarm: 2, Threshold: 10,
@@ -277,7 +349,7 @@ func TestMOfN(t *testing.T) {
 		a.evaluate(t0.Add(time.Duration(i+1)*time.Minute), m)
 		got = append(got, a.State)
 	}
-	want := []State{StateOK, StateOK, StateOK, StateOK, StateOK, StateAlarm}
+	want := []State{StateInsufficientData, StateOK, StateOK, StateOK, StateOK, StateAlarm}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("(-got +want)\n%s", diff)
 	}
@@ -410,9 +482,42 @@ func TestEvaluateStored(t *testing.T) {
 	for _, tr := range trs {
 		got = append(got, tr.Timestamp.Format("15:04")+" "+string(tr.NewState))
 	}
-	want := []string{"10:01 OK", "11:00 ALARM", "12:00 OK"}
+	// The 10:00 datapoint is evaluated until it leaves the 3-hour range;
+	// the 13:00 event's default value 0 is then the only datapoint.
+	want := []string{"10:01 OK", "11:00 ALARM", "14:00 OK"}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("(-got +want)\n%s", diff)
+	}
+}
+
+// TestEvaluateStoredTail: with no event after the last breaching one, the
+// batch mode still evaluates until that datapoint has left the evaluation
+// range (3 one-hour periods for 1), where notBreaching turns it to OK.
+func TestEvaluateStoredTail(t *testing.T) {
+	cfg := exampleConfig(t, "http://127.0.0.1:1/unused", filepath.Join(t.TempDir(), "f"))
+	eng, err := New(cfg, Deps{Sleep: noSleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.SetNotify(false)
+	var evs memEvents
+	for i := range 12 {
+		evs = append(evs, sshReject(t0.Add(time.Duration(i)*time.Minute), "198.51.100.7", 22))
+	}
+	trs, err := eng.EvaluateStored(t.Context(), evs, logstore.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tr := range trs {
+		got = append(got, tr.Timestamp.Format("15:04")+" "+string(tr.NewState))
+	}
+	want := []string{"10:01 OK", "11:00 ALARM", "14:00 OK"}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("(-got +want)\n%s", diff)
+	}
+	if got, want := eng.Tail(), 4*time.Hour; got != want {
+		t.Errorf("Tail() = %s, want %s", got, want)
 	}
 }
 

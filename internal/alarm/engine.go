@@ -382,8 +382,8 @@ func (e *Engine) Metric(k MetricKey, start, end time.Time, statistic string) (fl
 
 // EvaluateStored is the batch mode: it runs the metric filters over every
 // event of src, then evaluates the alarms at each minute boundary from the
-// first datapoint to the end of the last alarm's evaluation window after
-// the last one, as CloudWatch would have while the data arrived.
+// first datapoint until the last one has left every alarm's evaluation
+// range (see Tail), as CloudWatch would have while the data arrived.
 func (e *Engine) EvaluateStored(ctx context.Context, src Source, q logstore.Query) ([]Transition, error) {
 	err := src.Scan(ctx, q, func(ev *logstore.Event) error {
 		e.Ingest(ev)
@@ -394,13 +394,8 @@ func (e *Engine) EvaluateStored(ctx context.Context, src Source, q logstore.Quer
 	}
 	e.mu.Lock()
 	first, last, ok := e.metrics.Span()
-	var tail int64
-	for _, a := range e.alarms {
-		if w := int64(a.Config.Period*a.Config.EvaluationPeriods) * 1000; w > tail {
-			tail = w
-		}
-	}
 	e.mu.Unlock()
+	tail := e.Tail().Milliseconds()
 	if !ok {
 		return e.Evaluate(ctx, e.now()), nil
 	}
@@ -415,13 +410,15 @@ func (e *Engine) EvaluateStored(ctx context.Context, src Source, q logstore.Quer
 }
 
 // Tail is how long after the last datapoint an alarm can still change
-// state: the longest Period × EvaluationPeriods.
+// state: until the period holding it has left the evaluation range, the
+// longest Period × (evaluation range + 1).
 func (e *Engine) Tail() time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var tail time.Duration
 	for _, a := range e.alarms {
-		tail = max(tail, time.Duration(a.Config.Period*a.Config.EvaluationPeriods)*time.Second)
+		n := evaluationRange(a.Config.EvaluationPeriods) + 1
+		tail = max(tail, time.Duration(a.Config.Period*n)*time.Second)
 	}
 	return tail
 }

@@ -99,7 +99,7 @@ func ParsePattern(s string) (*Pattern, error) {
 func (p *Pattern) String() string { return p.src }
 
 // Fields returns the names of a space-delimited pattern's fields, in order
-// ("" for an ellipsis).
+// ("" for an ellipsis or the unnamed field of a trailing comma).
 func (p *Pattern) Fields() []string {
 	out := make([]string, len(p.slots))
 	for i, s := range p.slots {
@@ -231,7 +231,11 @@ func (ps *parser) delimited(p *Pattern) error {
 	for {
 		ps.skipSpace()
 		start := ps.pos
-		if ps.eat("...") {
+		if ps.peek() == ']' && len(p.slots) > 0 {
+			// A trailing comma, as in AWS's "[..., status_code=4*,]",
+			// ends the list with one more, unnamed field.
+			p.slots = append(p.slots, slot{})
+		} else if ps.eat("...") {
 			if p.ellipsis >= 0 {
 				return ps.errf(start, "only one ellipsis (...) is supported")
 			}
@@ -300,6 +304,7 @@ type comparison struct {
 	num    float64
 	str    string
 	glob   bool
+	edge   bool // JSON: only a leading or trailing * is a wildcard
 	quoted bool
 	is     string // TRUE FALSE NULL for IS
 }
@@ -426,6 +431,7 @@ func (ps *parser) operatorValue(c *comparison, jsonMode bool) error {
 		}
 	}
 	c.glob = strings.Contains(c.str, "*")
+	c.edge = jsonMode
 	if c.op != "=" && c.op != "!=" && !c.isNum {
 		return ps.errf(vpos, "operator %s needs a number, found %q", c.op, c.str)
 	}
@@ -745,7 +751,10 @@ func (c *comparison) compare(v string, present bool) bool {
 		return false
 	}
 	eq := v == c.str
-	if c.glob {
+	switch {
+	case c.glob && c.edge:
+		eq = edgeMatch(c.str, v)
+	case c.glob:
 		eq = globMatch(c.str, v)
 	}
 	if c.op == "!=" {
@@ -773,6 +782,32 @@ func globMatch(pat, s string) bool {
 		s = s[i+len(mid):]
 	}
 	return strings.HasSuffix(s, last)
+}
+
+// edgeMatch is a JSON pattern's string match: a * at the start or end
+// matches any text before or after the rest; one inside is literal (AWS:
+// "Ev*ent will only match the actual string Ev*ent").
+func edgeMatch(pat, s string) bool {
+	if pat == "*" {
+		return true
+	}
+	lead, trail := strings.HasPrefix(pat, "*"), strings.HasSuffix(pat, "*")
+	core := pat
+	if lead {
+		core = core[1:]
+	}
+	if trail {
+		core = core[:len(core)-1]
+	}
+	switch {
+	case lead && trail:
+		return strings.Contains(s, core)
+	case lead:
+		return strings.HasSuffix(s, core)
+	case trail:
+		return strings.HasPrefix(s, core)
+	}
+	return s == core
 }
 
 func lookup(doc any, path []pathStep) (any, bool) {

@@ -2,6 +2,7 @@ package alarm
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,52 +78,87 @@ var opWords = map[string]string{
 	"LessThanOrEqualToThreshold":    "less than or equal to",
 }
 
-// evaluate computes the state at now from the last EvaluationPeriods
-// complete periods. It returns the history item when the state changes.
+// evaluationRange is how many of the most recent periods CloudWatch
+// retrieves to evaluate an alarm of n evaluation periods. AWS only says it
+// is "a higher number of data points than specified by Evaluation Periods"
+// and gives one example, 5 for 3 (AlarmThatSendsEmail.md, "How alarm state
+// is evaluated when data is missing"); n+2 is that example.
+func evaluationRange(n int) int { return n + 2 }
+
+// evaluate computes the state at now as CloudWatch does from the complete
+// periods of the evaluation range. It returns the history item when the
+// state changes.
+//
+// With at least EvaluationPeriods datapoints in the range, the most recent
+// EvaluationPeriods of them are evaluated and TreatMissingData does not
+// matter. With fewer, the missing ones are filled in as TreatMissingData
+// says (as few as possible); "missing" and "ignore" go to OK when a real
+// datapoint is not breaching, and when all real ones breach but too few,
+// "ignore" keeps the state and "missing" goes to INSUFFICIENT_DATA, or to
+// ALARM when the oldest of them is at least DatapointsToAlarm periods old.
 func (a *Alarm) evaluate(now time.Time, m *Metrics) *HistoryItem {
 	c := a.Config
 	p := int64(c.Period) * 1000
 	end := now.UnixMilli()
 	end -= ((end % p) + p) % p
-	dps := make([]Datapoint, c.EvaluationPeriods)
-	for i := range dps {
-		s := end - int64(c.EvaluationPeriods-i)*p
-		v, ok := m.Statistic(a.key, s, s+p, c.Statistic)
-		dps[i] = Datapoint{Start: time.UnixMilli(s).UTC(), Value: v, Missing: !ok}
+	n, r := c.EvaluationPeriods, evaluationRange(c.EvaluationPeriods)
+	var present []Datapoint // oldest first
+	oldest := 0             // age in periods of the oldest present datapoint (1 = the last period)
+	for i := r; i >= 1; i-- {
+		s := end - int64(i)*p
+		if v, ok := m.Statistic(a.key, s, s+p, c.Statistic); ok {
+			present = append(present, Datapoint{Start: time.UnixMilli(s).UTC(), Value: v})
+			oldest = max(oldest, i)
+		}
 	}
-	breaching, present, missing := 0, 0, 0
+	var dps []Datapoint // the n datapoints evaluated, oldest first
+	if len(present) >= n {
+		dps = present[len(present)-n:]
+	} else {
+		// The periods without data, most recent first, fill in.
+		dps = append(dps, present...)
+		for i := 1; i <= r && len(dps) < n; i++ {
+			s := end - int64(i)*p
+			if !slices.ContainsFunc(present, func(d Datapoint) bool { return d.Start.UnixMilli() == s }) {
+				dps = append(dps, Datapoint{Start: time.UnixMilli(s).UTC(), Missing: true})
+			}
+		}
+		slices.SortFunc(dps, func(x, y Datapoint) int { return x.Start.Compare(y.Start) })
+	}
+	breaching, notBreaching, missing := 0, 0, 0
 	for _, d := range dps {
 		switch {
-		case !d.Missing:
-			present++
-			if a.breaches(d.Value) {
+		case d.Missing:
+			missing++
+			if c.TreatMissingData == "breaching" {
 				breaching++
 			}
-		case c.TreatMissingData == "breaching":
+		case a.breaches(d.Value):
 			breaching++
-			missing++
 		default:
-			missing++
+			notBreaching++
 		}
 	}
 	var next State
 	var reason string
 	switch {
-	case present == 0 && c.TreatMissingData == "missing":
-		next = StateInsufficientData
-		reason = fmt.Sprintf("Insufficient Data: %d datapoint%s %s unknown.", missing, plural(missing), wasWere(missing))
-	case present == 0 && c.TreatMissingData == "ignore":
-		return nil // keep the current state
 	case breaching >= c.DatapointsToAlarm:
 		next = StateAlarm
-	default:
+	case missing == 0 || c.TreatMissingData == "breaching" || c.TreatMissingData == "notBreaching" || notBreaching > 0:
 		next = StateOK
+	case c.TreatMissingData == "ignore":
+		return nil // keep the current state
+	case len(present) > 0 && oldest >= c.DatapointsToAlarm:
+		next = StateAlarm
+	default:
+		next = StateInsufficientData
+		reason = fmt.Sprintf("Insufficient Data: %d datapoint%s %s unknown.", missing, plural(missing), wasWere(missing))
 	}
 	if next == a.State {
 		return nil
 	}
 	switch {
-	case next != StateInsufficientData && present == 0:
+	case next != StateInsufficientData && len(present) == 0:
 		treated := "NonBreaching"
 		if c.TreatMissingData == "breaching" {
 			treated = "Breaching"

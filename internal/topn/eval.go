@@ -152,11 +152,19 @@ func (e *evaluator) get(a *accessor, toks []string) (string, bool) {
 	}
 	var cur any = e.json
 	for _, p := range a.path {
+		if p.index >= 0 {
+			arr, ok := cur.([]any)
+			if !ok || p.index >= len(arr) {
+				return "", false
+			}
+			cur = arr[p.index]
+			continue
+		}
 		m, ok := cur.(map[string]any)
 		if !ok {
 			return "", false
 		}
-		if cur, ok = m[p]; !ok {
+		if cur, ok = m[p.key]; !ok {
 			return "", false
 		}
 	}

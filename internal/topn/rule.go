@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -153,8 +152,54 @@ func lineCol(data []byte, off int) (int, int) {
 // accessor reads one field of an event: a CLF position or a JSON path.
 type accessor struct {
 	name string
-	pos  int      // CLF: 0-based position
-	path []string // JSON: member names after "$."
+	pos  int        // CLF: 0-based position
+	path []pathStep // JSON: the steps after "$"
+}
+
+// pathStep is one step of a JSON property path: a member or an array
+// element.
+type pathStep struct {
+	key   string
+	index int // -1 for a member
+}
+
+// parseJSONPath parses JSON property format notation: $.a.b, $.a[0],
+// $.a[1].b, $.a[0][2].
+func parseJSONPath(name string) ([]pathStep, bool) {
+	if !strings.HasPrefix(name, "$.") {
+		return nil, false
+	}
+	var steps []pathStep
+	s := name[1:]
+	for s != "" {
+		switch s[0] {
+		case '.':
+			s = s[1:]
+			n := strings.IndexAny(s, ".[")
+			if n < 0 {
+				n = len(s)
+			}
+			if n == 0 {
+				return nil, false
+			}
+			steps = append(steps, pathStep{key: s[:n], index: -1})
+			s = s[n:]
+		case '[':
+			end := strings.IndexByte(s, ']')
+			if end < 2 || len(steps) == 0 {
+				return nil, false
+			}
+			i, err := strconv.Atoi(s[1:end])
+			if err != nil || i < 0 || s[1] == '+' {
+				return nil, false
+			}
+			steps = append(steps, pathStep{index: i})
+			s = s[end+1:]
+		default:
+			return nil, false
+		}
+	}
+	return steps, len(steps) > 0
 }
 
 func (r *Rule) verr(path, format string, args ...any) error {
@@ -172,16 +217,15 @@ func (r *Rule) compile() error {
 		if g == "" {
 			return r.verr(fmt.Sprintf("LogGroupNames[%d]", i), "empty log group name")
 		}
-		if _, err := path.Match(g, ""); err != nil {
-			return r.verr(fmt.Sprintf("LogGroupNames[%d]", i), "bad wildcard pattern %q", g)
+		if star := strings.IndexByte(g, '*'); star >= 0 && star != len(g)-1 {
+			return r.verr(fmt.Sprintf("LogGroupNames[%d]", i), "a * wildcard may only end a log group name, got %q", g)
 		}
 	}
 	byName := map[string]accessor{}
 	switch r.LogFormat {
 	case "CLF":
-		if len(r.Fields) == 0 {
-			return r.verr("Fields", "a CLF rule needs Fields mapping positions to names")
-		}
+		// Fields is optional: without an alias, a CLF field is named by
+		// its position ("1" is the first).
 		for k, name := range r.Fields {
 			pos, err := strconv.Atoi(k)
 			if err != nil || pos < 1 {
@@ -204,14 +248,19 @@ func (r *Rule) compile() error {
 	}
 	resolve := func(where, name string) (accessor, error) {
 		if r.LogFormat == "JSON" {
-			if !strings.HasPrefix(name, "$.") || len(name) < 3 {
+			steps, ok := parseJSONPath(name)
+			if !ok {
 				return accessor{}, r.verr(where, "JSON rules name fields as $.path, got %q", name)
 			}
-			return accessor{name: name, path: strings.Split(name[2:], ".")}, nil
+			return accessor{name: name, path: steps}, nil
 		}
 		a, ok := byName[name]
 		if !ok {
-			return accessor{}, r.verr(where, "%q is not one of the names in Fields", name)
+			pos, err := strconv.Atoi(name)
+			if err != nil || pos < 1 || name[0] == '+' {
+				return accessor{}, r.verr(where, "%q is not one of the names in Fields", name)
+			}
+			a = accessor{name: name, pos: pos - 1}
 		}
 		if a.pos > r.maxPos {
 			r.maxPos = a.pos
@@ -279,13 +328,14 @@ func (r *Rule) compile() error {
 }
 
 // MatchesLogGroup reports whether the rule applies to log group name: one
-// of LogGroupNames equals it or matches it as a wildcard pattern.
+// of LogGroupNames equals it or, ending with "*", is a prefix of it.
 func (r *Rule) MatchesLogGroup(name string) bool {
 	for _, g := range r.LogGroupNames {
-		if g == name {
-			return true
-		}
-		if ok, _ := path.Match(g, name); ok {
+		if prefix, ok := strings.CutSuffix(g, "*"); ok {
+			if strings.HasPrefix(name, prefix) {
+				return true
+			}
+		} else if g == name {
 			return true
 		}
 	}

@@ -35,6 +35,12 @@ func TestRuleErrors(t *testing.T) {
 			"rule: Contribution.Filters[0].In: needs 1 to 10 values, got 11"},
 		{"JSON path", `{"Schema": {"Name": "CloudWatchLogRule", "Version": 1}, "LogGroupNames": ["/g"], "LogFormat": "JSON", "Contribution": {"Keys": ["srcaddr"]}, "AggregateOn": "Count"}`,
 			`rule: Contribution.Keys[0]: JSON rules name fields as $.path, got "srcaddr"`},
+		{"log group wildcard", `{"Schema": {"Name": "CloudWatchLogRule", "Version": 1}, "LogGroupNames": ["/g", "/aws/*/flowlogs"], "LogFormat": "CLF", ` + fields + ` "Contribution": {"Keys": ["src"]}, "AggregateOn": "Count"}`,
+			`rule: LogGroupNames[1]: a * wildcard may only end a log group name, got "/aws/*/flowlogs"`},
+		{"CLF position", `{` + head + fields + ` "Contribution": {"Keys": ["0"]}, "AggregateOn": "Count"}`,
+			`rule: Contribution.Keys[0]: "0" is not one of the names in Fields`},
+		{"JSON index", `{"Schema": {"Name": "CloudWatchLogRule", "Version": 1}, "LogGroupNames": ["/g"], "LogFormat": "JSON", "Contribution": {"Keys": ["$.a[x]"]}, "AggregateOn": "Count"}`,
+			`rule: Contribution.Keys[0]: JSON rules name fields as $.path, got "$.a[x]"`},
 		{"unknown member", `{` + head + fields + ` "Contribution": {"Keys": ["src"]}, "AggregateOn": "Count", "Extra": 1}`,
 			`rule: unknown member "Extra"`},
 	}
