@@ -213,6 +213,7 @@ type Dataplane struct {
 	sgResults map[policy.SGResult]*policy.SGResult
 	// outVia shares the results of flows that leave by a route target.
 	outVia map[outViaKey]*Result
+	igwIn  map[igwInKey]*Result
 	svcs   map[[2]string]*[2]string
 }
 
@@ -263,6 +264,7 @@ func New(topo *vpc.Topology, opts Options) (*Dataplane, error) {
 		decisions: map[policy.Decision]*policy.Decision{},
 		sgResults: map[policy.SGResult]*policy.SGResult{},
 		outVia:    map[outViaKey]*Result{},
+		igwIn:     map[igwInKey]*Result{},
 		svcs:      map[[2]string]*[2]string{},
 	}
 	routers := map[string]map[netip.Addr]struct{}{}

@@ -254,6 +254,27 @@ func (d *Dataplane) leftVia(kind vpc.TargetKind, target string) *Result {
 	return r
 }
 
+// igwInKey identifies the result of flows the internet gateway maps from
+// a public address to a private one of an interface.
+type igwInKey struct {
+	public, private netip.Addr
+	eni             string
+}
+
+// mappedIn is the shared result of flows delivered through the internet
+// gateway's one-to-one mapping (its Detail cost a Sprintf per new flow).
+func (d *Dataplane) mappedIn(public, private netip.Addr, eni string) *Result {
+	k := igwInKey{public, private, eni}
+	if r := d.igwIn[k]; r != nil {
+		return r
+	}
+	r := &Result{Delivered: true, Reason: ReasonDelivered, Detail: fmt.Sprintf("internet gateway maps %s to %s on %s", public, private, eni)}
+	if len(d.igwIn) < maxInterned {
+		d.igwIn[k] = r
+	}
+	return r
+}
+
 func deliveredFromOutside(s *iface, id string) *Result {
 	if s != nil && s.fromOutside != nil && s.fromOutsideID == id {
 		return s.fromOutside
@@ -597,7 +618,7 @@ func (d *Dataplane) fromOutside(fe *flowEntry, p *Packet, now int64) {
 		}
 		in := d.addHop(fe, p, s, flow.Ingress, p.Src, pub.Private, p.SrcPort, p.DstPort)
 		in.naclCheck = true
-		fe.result = &Result{Delivered: true, Reason: ReasonDelivered, Detail: fmt.Sprintf("internet gateway maps %s to %s on %s", p.Dst, pub.Private, s.eni.ID)}
+		fe.result = d.mappedIn(p.Dst, pub.Private, s.eni.ID)
 		return
 	}
 	if dst := d.topo.InterfaceByPrivateIP(p.Dst); dst != nil {

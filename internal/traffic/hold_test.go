@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"vpcflow/internal/dataplane"
 )
 
 // steadyNet delivers everything and says each delivered flow is steady
@@ -13,9 +15,11 @@ import (
 type steadyNet struct {
 	hold    time.Duration
 	packets []Packet
-	until   map[string]int64     // of each direction's last hand-over
-	last    map[string]time.Time // time of each direction's last hand-over
-	latest  time.Time            // of all packets handed over so far
+	// Per conversation direction (its FlowHint: two conversations may
+	// share a 5-tuple), the Until and time of its last hand-over.
+	until  map[*dataplane.FlowHint]int64
+	last   map[*dataplane.FlowHint]time.Time
+	latest time.Time // of all packets handed over so far
 	// violations are held trains that start before their direction's
 	// last hand-over, or that come after a packet (of any flow) at or
 	// past the Until of that hand-over: the engine must release a train
@@ -24,12 +28,12 @@ type steadyNet struct {
 }
 
 func (n *steadyNet) Send(p Packet) (Delivery, error) {
-	k := fmt.Sprintf("%s:%d>%s:%d/%d", p.Src, p.SrcPort, p.Dst, p.DstPort, p.Protocol)
+	k := p.Hint
 	if p.Span > 0 {
 		first := p.Time.Add(-p.Span)
 		if until := n.until[k]; n.latest.UnixNano() >= until || first.Before(n.last[k]) {
-			n.violations = append(n.violations, fmt.Sprintf("%s: train %s..%s, after a hand-over at %s valid until %s, came after a packet at %s",
-				k, first.Format(time.StampMicro), p.Time.Format(time.StampMicro), n.last[k].Format(time.StampMicro),
+			n.violations = append(n.violations, fmt.Sprintf("%s:%d>%s:%d: train %s..%s, after a hand-over at %s valid until %s, came after a packet at %s",
+				p.Src, p.SrcPort, p.Dst, p.DstPort, first.Format(time.StampMicro), p.Time.Format(time.StampMicro), n.last[k].Format(time.StampMicro),
 				time.Unix(0, until).UTC().Format(time.StampMicro), n.latest.Format(time.StampMicro)))
 		}
 	}
@@ -43,7 +47,7 @@ func (n *steadyNet) Send(p Packet) (Delivery, error) {
 }
 
 func newSteadyNet(hold time.Duration) *steadyNet {
-	return &steadyNet{hold: hold, until: map[string]int64{}, last: map[string]time.Time{}}
+	return &steadyNet{hold: hold, until: map[*dataplane.FlowHint]int64{}, last: map[*dataplane.FlowHint]time.Time{}}
 }
 
 // flowTotals folds packets by direction: packets, bytes, ORed flags, first
