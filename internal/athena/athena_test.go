@@ -194,11 +194,46 @@ func TestShims(t *testing.T) {
 		to_unixtime(date_parse('2021/05/03 00:00', '%Y/%m/%d %H:%i')),
 		approx_distinct(srcaddr) > 0,
 		regexp_like('10.117.1.22', '^10\.117\.'),
-		to_iso8601(DATE '2021-05-03')
+		to_iso8601(DATE '2021-05-03'),
+		format_datetime(from_unixtime(1620000000), 'yyyy-MM-dd HH:mm EEE')
 		FROM vpc_flow_logs`)
-	want := "2021-05-03 00:00:00,May 3 2021 00:00:00 Monday,1620000000,true,true,2021-05-03\n"
+	want := "2021-05-03 00:00:00,May 3 2021 00:00:00 Monday,1620000000,true,true,2021-05-03,2021-05-03 00:00 Mon\n"
 	if diff := cmp.Diff(csvOf(t, r), want); diff != "" {
 		t.Errorf("(-got +want)\n%s", diff)
+	}
+	// date_format and format_datetime take a timestamp with time zone
+	// too, as in Athena (current_timestamp, now(): DuckDB's TIMESTAMPTZ),
+	// and a date.
+	r = query(t, db, `SELECT date_format(TIMESTAMPTZ '2021-05-03 01:02:03+00', '%Y/%m/%d %H:%i'),
+		format_datetime(TIMESTAMPTZ '2021-05-03 01:02:03+00', 'yyyy/MM/dd HH:mm'),
+		format_datetime(DATE '2021-05-03', 'yyyy/MM/dd'),
+		date_format(current_timestamp, '%Y') = CAST(year(current_date) AS VARCHAR)`)
+	if diff := cmp.Diff(csvOf(t, r), "2021/05/03 01:02,2021/05/03 01:02,2021/05/03,true\n"); diff != "" {
+		t.Errorf("timestamp with time zone (-got +want)\n%s", diff)
+	}
+	// date_diff counts whole units elapsed, as Presto's (Joda's field
+	// difference) does, not the unit boundaries crossed as DuckDB's does:
+	// 23:00 to 01:00 the next day is 0 days, 10:59 to 11:00 is 0 hours.
+	r = query(t, db, `SELECT
+		date_diff('day', from_unixtime(1620082800), from_unixtime(1620090000)),
+		date_diff('hour', from_unixtime(1620039540), from_unixtime(1620039600)),
+		date_diff('month', DATE '2021-01-15', DATE '2021-02-14'),
+		date_diff('month', DATE '2021-01-31', DATE '2021-02-28'),
+		date_diff('second', from_unixtime(start), from_unixtime("end"))
+		FROM vpc_flow_logs LIMIT 1`)
+	if diff := cmp.Diff(csvOf(t, r), "0,0,0,1,60\n"); diff != "" {
+		t.Errorf("date_diff (-got +want)\n%s", diff)
+	}
+	// split_part returns NULL past the last field, as in Presto and Trino
+	// (DuckDB's returns ''): the NODATA text record's srcaddr "-" has no
+	// fourth octet.
+	r = query(t, db, `SELECT split_part('10.117.1.22', '.', 2), split_part('-', '.', 2) IS NULL,
+		split_part('a..b', '.', 2) = '', count(split_part(srcaddr, '.', 4)) FROM vpc_flow_logs`)
+	if diff := cmp.Diff(csvOf(t, r), "117,true,true,17\n"); diff != "" {
+		t.Errorf("split_part (-got +want)\n%s", diff)
+	}
+	if _, err := db.Query(t.Context(), "SELECT split_part('10.0.1.5', '.', 0)"); err == nil {
+		t.Error("split_part index 0: no error (Presto: index must be greater than zero)")
 	}
 }
 

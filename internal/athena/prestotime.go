@@ -308,3 +308,158 @@ func (v *prestoFields) time(s, f string) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// FormatJoda formats t with a Joda-Time pattern ("yyyy-MM-dd HH:mm:ss"),
+// as Athena's format_datetime does: Presto and Trino hand the pattern to
+// Joda's DateTimeFormat.forPattern, not to a strftime or MySQL formatter.
+// Times are UTC, names English, fractions of a second in milliseconds
+// (Athena's precision). As in Joda, a run of one letter is one field,
+// text in single quotes is literal (two quotes make one), and a
+// letter Joda does not know is an error ("Illegal pattern component").
+func FormatJoda(t time.Time, pattern string) (string, error) {
+	if pattern == "" {
+		return "", fmt.Errorf("format_datetime: Invalid pattern specification")
+	}
+	t = t.UTC()
+	var b strings.Builder
+	pad := func(v, w int) {
+		if v < 0 {
+			b.WriteByte('-')
+			v = -v
+		}
+		s := strconv.Itoa(v)
+		for i := len(s); i < w; i++ {
+			b.WriteByte('0')
+		}
+		b.WriteString(s)
+	}
+	isLetter := func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
+	// literal writes the text from i to the next letter outside quotes
+	// and returns where that letter is.
+	literal := func(i int) int {
+		quoted := false
+		for ; i < len(pattern); i++ {
+			switch c := pattern[i]; {
+			case c == '\'' && i+1 < len(pattern) && pattern[i+1] == '\'':
+				b.WriteByte('\'')
+				i++
+			case c == '\'':
+				quoted = !quoted
+			case !quoted && isLetter(c):
+				return i
+			default:
+				b.WriteByte(c)
+			}
+		}
+		return i
+	}
+	for i := 0; i < len(pattern); {
+		c := pattern[i]
+		if !isLetter(c) {
+			i = literal(i)
+			continue
+		}
+		n := 1
+		for i+n < len(pattern) && pattern[i+n] == c {
+			n++
+		}
+		i += n
+		switch c {
+		case 'G':
+			if t.Year() > 0 {
+				b.WriteString("AD")
+			} else {
+				b.WriteString("BC")
+			}
+		case 'C':
+			pad(t.Year()/100, n)
+		case 'x', 'y', 'Y':
+			year := t.Year()
+			if c == 'x' {
+				year, _ = t.ISOWeek()
+			}
+			if n == 2 {
+				pad((year%100+100)%100, 2)
+			} else {
+				pad(year, n)
+			}
+		case 'M':
+			switch {
+			case n >= 4:
+				b.WriteString(t.Month().String())
+			case n == 3:
+				b.WriteString(t.Month().String()[:3])
+			default:
+				pad(int(t.Month()), n)
+			}
+		case 'd':
+			pad(t.Day(), n)
+		case 'a':
+			if t.Hour() < 12 {
+				b.WriteString("AM")
+			} else {
+				b.WriteString("PM")
+			}
+		case 'h':
+			pad(hour12(t), n)
+		case 'H':
+			pad(t.Hour(), n)
+		case 'k':
+			h := t.Hour()
+			if h == 0 {
+				h = 24
+			}
+			pad(h, n)
+		case 'K':
+			pad(t.Hour()%12, n)
+		case 'm':
+			pad(t.Minute(), n)
+		case 's':
+			pad(t.Second(), n)
+		case 'S':
+			// Joda prints the milliseconds scaled to n digits, truncated,
+			// and at most 15 digits.
+			digits := min(n, 15)
+			v := int64(t.Nanosecond() / 1e6)
+			for range digits {
+				v *= 10
+			}
+			pad(int(v/1000), digits)
+		case 'e':
+			d := int(t.Weekday())
+			if d == 0 {
+				d = 7
+			}
+			pad(d, n)
+		case 'E':
+			if n >= 4 {
+				b.WriteString(t.Weekday().String())
+			} else {
+				b.WriteString(t.Weekday().String()[:3])
+			}
+		case 'D':
+			pad(t.YearDay(), n)
+		case 'w':
+			_, w := t.ISOWeek()
+			pad(w, n)
+		case 'z':
+			if n >= 4 {
+				b.WriteString("Coordinated Universal Time")
+			} else {
+				b.WriteString("UTC")
+			}
+		case 'Z':
+			switch n {
+			case 1:
+				b.WriteString("+0000")
+			case 2:
+				b.WriteString("+00:00")
+			default:
+				b.WriteString("UTC")
+			}
+		default:
+			return "", fmt.Errorf("format_datetime: Illegal pattern component: %s", strings.Repeat(string(c), n))
+		}
+	}
+	return b.String(), nil
+}

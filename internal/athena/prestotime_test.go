@@ -73,3 +73,33 @@ func FuzzParsePresto(f *testing.F) {
 		}
 	})
 }
+
+// TestFormatJoda: format_datetime takes Joda-Time patterns, as in Athena
+// (Presto and Trino pass them to Joda's DateTimeFormat), not strftime ones.
+func TestFormatJoda(t *testing.T) {
+	ts := time.Date(2021, 5, 3, 14, 7, 9, 45_678_900, time.UTC) // a Monday
+	for _, tc := range []struct{ f, want string }{
+		{"yyyy-MM-dd HH:mm:ss", "2021-05-03 14:07:09"},
+		{"yyyy-MM-dd'T'HH:mm:ss.SSSZZ", "2021-05-03T14:07:09.045+00:00"},
+		{"y/M/d H:m:s", "2021/5/3 14:7:9"},
+		{"yy MMM MMMM EEE EEEE a", "21 May May Mon Monday PM"},
+		{"hh KK kk e D w x G C", "02 02 14 1 123 18 2021 AD 20"},
+		{"S SS SSSS Z ZZZ z zzzz", "0 04 0450 +0000 UTC UTC Coordinated Universal Time"},
+		{"'o''clock' '' h", "o'clock ' 2"},
+		{"%Y-%m-%d", "%2021-%7-%3"}, // not a MySQL pattern: m is the minute
+	} {
+		got, err := FormatJoda(ts, tc.f)
+		if err != nil || got != tc.want {
+			t.Errorf("FormatJoda(%q) = %q, %v; want %q", tc.f, got, err, tc.want)
+		}
+	}
+	midnight := time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got, _ := FormatJoda(midnight, "kk hh KK HH xxxx ww"); got != "24 12 00 00 2020 53" {
+		t.Errorf("midnight: %q", got)
+	}
+	for _, f := range []string{"", "yyyy-MM-dd q", "%Y-%m-%d %H:%i"} {
+		if _, err := FormatJoda(ts, f); err == nil {
+			t.Errorf("FormatJoda(%q): no error", f)
+		}
+	}
+}

@@ -30,11 +30,13 @@ func (u *prestoUDF) Executor() duckdb.ScalarFuncExecutor {
 	return duckdb.ScalarFuncExecutor{RowExecutor: func(v []driver.Value) (any, error) { return u.fn(v[0], v[1]) }}
 }
 
-// registerUDFs adds date_format(timestamp, varchar) and
-// date_parse(varchar, varchar) with Presto's format specifiers.
+// registerUDFs adds date_parse(varchar, varchar) with Presto's format
+// specifiers, and the functions behind the date_format (Presto's
+// specifiers) and format_datetime (Joda-Time patterns) macros of Shims,
+// which cast any timestamp, with time zone or not, and date to TIMESTAMP.
 func registerUDFs(ctx context.Context, c *sql.Conn) error {
 	udfs := map[string]*prestoUDF{
-		"date_format": {
+		"vpcflow_date_format": {
 			in:  [2]duckdb.Type{duckdb.TYPE_TIMESTAMP, duckdb.TYPE_VARCHAR},
 			out: duckdb.TYPE_VARCHAR,
 			fn: func(a, b driver.Value) (any, error) {
@@ -44,6 +46,18 @@ func registerUDFs(ctx context.Context, c *sql.Conn) error {
 					return nil, fmt.Errorf("date_format: want (timestamp, varchar), got (%T, %T)", a, b)
 				}
 				return FormatPresto(t, f), nil
+			},
+		},
+		"vpcflow_format_datetime": {
+			in:  [2]duckdb.Type{duckdb.TYPE_TIMESTAMP, duckdb.TYPE_VARCHAR},
+			out: duckdb.TYPE_VARCHAR,
+			fn: func(a, b driver.Value) (any, error) {
+				t, ok := a.(time.Time)
+				f, ok2 := b.(string)
+				if !ok || !ok2 {
+					return nil, fmt.Errorf("format_datetime: want (timestamp, varchar), got (%T, %T)", a, b)
+				}
+				return FormatJoda(t, f)
 			},
 		},
 		"date_parse": {
