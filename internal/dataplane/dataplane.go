@@ -214,7 +214,11 @@ type Dataplane struct {
 	// outVia shares the results of flows that leave by a route target.
 	outVia map[outViaKey]*Result
 	igwIn  map[igwInKey]*Result
-	svcs   map[[2]string]*[2]string
+	igwOut map[igwOutKey]string
+	// naclDecs holds the decisions of network ACL entries for this
+	// topology generation (see naclDecision).
+	naclDecs map[naclKey]*policy.Decision
+	svcs     map[[2]string]*[2]string
 }
 
 // iface is the compiled per-ENI state.
@@ -236,6 +240,10 @@ type iface struct {
 	// delivered here, built for the interface id fromOutsideID.
 	fromOutside   *Result
 	fromOutsideID string
+	// delivered is the result shared by the flows delivered here from
+	// inside the VPC, built for the interface id deliveredID.
+	delivered   *Result
+	deliveredID string
 }
 
 // New builds a dataplane over the topology. The topology must have been
@@ -265,6 +273,8 @@ func New(topo *vpc.Topology, opts Options) (*Dataplane, error) {
 		sgResults: map[policy.SGResult]*policy.SGResult{},
 		outVia:    map[outViaKey]*Result{},
 		igwIn:     map[igwInKey]*Result{},
+		igwOut:    map[igwOutKey]string{},
+		naclDecs:  map[naclKey]*policy.Decision{},
 		svcs:      map[[2]string]*[2]string{},
 	}
 	routers := map[string]map[netip.Addr]struct{}{}
@@ -339,6 +349,13 @@ func (d *Dataplane) Connection(eniID string, p policy.Packet, now time.Time) (po
 		return policy.Conn{}, false
 	}
 	return *c, true
+}
+
+// setGeneration notes a new topology generation: cached paths and the
+// decisions of network ACL entries are rebuilt as they are needed.
+func (d *Dataplane) setGeneration(g uint64) {
+	d.gen = g
+	clear(d.naclDecs)
 }
 
 // MinIdleTimeout is the shortest time any of a flow's state (tracked
@@ -431,7 +448,7 @@ func (d *Dataplane) process(p *Packet, emit func([]Observation)) (Result, error)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if g := d.topo.Generation(); g != d.gen {
-		d.gen = g
+		d.setGeneration(g)
 	}
 	now := p.Time.UnixNano()
 	key := keyOf(p)

@@ -125,6 +125,18 @@ func TestPingSpec73(t *testing.T) {
 	if len(got) != 1 || got[0].Action != "ACCEPT" || got[0].Decision != "sg sg-0ping000000001: tracked connection: egress allowed as part of an existing connection" {
 		t.Errorf("reply with NACL allowing ICMP out = %+v, want one tracked ACCEPT", got)
 	}
+	// The same entry, replaced in place by a deny: the NACL decides again
+	// (decisions are cached by deciding entry within a topology generation).
+	if err := d.Mutate(func(t *vpc.Topology) error {
+		return t.ReplaceNetworkACLEntry("acl-0ping000000001", true, vpc.NACLEntry{RuleNumber: 110, Protocol: 1, ICMPType: -1, ICMPCode: -1,
+			CIDR: netip.MustParsePrefix("0.0.0.0/0"), Allow: false})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	reply.Time = t0.Add(3 * time.Second)
+	if got, _ = run(t, d, reply); len(got) != 1 || got[0].Action != "REJECT" || got[0].Decision != "nacl acl-0ping000000001 egress rule 110 deny" {
+		t.Errorf("reply after rule 110 became a deny = %+v, want a REJECT by rule 110", got)
+	}
 
 	// "If your security group denies inbound ICMP traffic, the flow log
 	// displays a single REJECT record": a fresh dataplane (no tracking),

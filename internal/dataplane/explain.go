@@ -52,7 +52,9 @@ func (d *Dataplane) Explain(p Packet) (*Explanation, error) {
 	n, bytes := p.packets()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.gen = d.topo.Generation()
+	if g := d.topo.Generation(); g != d.gen {
+		d.setGeneration(g)
+	}
 	d.tracing = true
 	defer func() { d.tracing = false }()
 	now := p.Time.UnixNano()

@@ -14,6 +14,14 @@ import (
 // Call it only when the packet crosses the subnet boundary: NACLs do not see
 // traffic between interfaces of one subnet.
 func EvaluateNetworkACL(acl *vpc.NetworkACL, dir flow.Direction, p Packet) Decision {
+	i := MatchNetworkACL(acl, dir, p)
+	return NetworkACLDecision(acl, dir, i, p.Src.Is6())
+}
+
+// MatchNetworkACL returns the index, in acl's entries for dir, of the
+// entry that decides p: the lowest-numbered one that matches, or -1 when
+// none does (the default deny). Entries are kept sorted by rule number.
+func MatchNetworkACL(acl *vpc.NetworkACL, dir flow.Direction, p Packet) int {
 	entries, peer := acl.Ingress, p.Src
 	if dir == flow.Egress {
 		entries, peer = acl.Egress, p.Dst
@@ -23,9 +31,23 @@ func EvaluateNetworkACL(acl *vpc.NetworkACL, dir flow.Direction, p Packet) Decis
 		if e.CIDR.Addr().Is4() != peer.Is4() || !e.CIDR.Contains(peer) {
 			continue
 		}
-		if !matchProto(e.Protocol, e.Ports, e.ICMPType, e.ICMPCode, p) {
-			continue
+		if matchProto(e.Protocol, e.Ports, e.ICMPType, e.ICMPCode, p) {
+			return i
 		}
+	}
+	return -1
+}
+
+// NetworkACLDecision is the decision of entry i of acl's entries for dir
+// (as MatchNetworkACL returns it; -1 is the default deny of IPv4 or, with
+// v6, IPv6 traffic).
+func NetworkACLDecision(acl *vpc.NetworkACL, dir flow.Direction, i int, v6 bool) Decision {
+	entries := acl.Ingress
+	if dir == flow.Egress {
+		entries = acl.Egress
+	}
+	if i >= 0 {
+		e := &entries[i]
 		d := Decision{Verdict: flow.ActionAccept, Layer: LayerNACL, ResourceID: acl.ID, Direction: dirName(dir),
 			RuleNumber: e.RuleNumber, Rule: naclEntryTextCached(e)}
 		if !e.Allow {
@@ -34,7 +56,7 @@ func EvaluateNetworkACL(acl *vpc.NetworkACL, dir flow.Direction, p Packet) Decis
 		return d
 	}
 	cidr := "0.0.0.0/0"
-	if peer.Is6() {
+	if v6 {
 		cidr = "::/0"
 	}
 	return Decision{Verdict: flow.ActionReject, Layer: LayerNACL, ResourceID: acl.ID, Direction: dirName(dir),
