@@ -49,15 +49,43 @@ func (c *conv) send(e *Engine, dir int, p Packet) (Delivery, bool) {
 	return e.sendAndHold(c.st, &c.held[dir], p)
 }
 
-// sendSteady sends p, a packet of an established connection that is not
-// a SYN: held back while its direction is steady, else as send.
-func (c *conv) sendSteady(e *Engine, dir int, p Packet) bool {
-	if f := &c.held[dir]; e.coalesce && e.now.UnixNano() < f.until {
-		e.hold(c.st, f, p)
+// sendSteady sends count TCP packets with flags, of size bytes of TCP
+// header and payload each (bytes, when not zero, the IP bytes of them
+// all), in direction dir of an established connection, none a SYN: held
+// back while the direction is steady, else as send. A held train is built
+// from its first packets; the later ones only add to its counts.
+func (c *conv) sendSteady(e *Engine, dir int, flags uint8, size, count int, bytes int64) bool {
+	f := &c.held[dir]
+	if !e.coalesce || e.now.UnixNano() >= f.until {
+		_, ok := c.send(e, dir, c.tcp(dir, flags, size, count, bytes))
+		return ok
+	}
+	if f.pos == 0 {
+		e.hold(c.st, f, c.tcp(dir, flags, size, count, bytes))
 		return true
 	}
-	_, ok := c.send(e, dir, p)
-	return ok
+	if bytes == 0 {
+		src := c.cli
+		if dir == fromServer {
+			src = c.sv.Dst
+		}
+		bytes = int64(count) * int64(size+ipHdr(src))
+	}
+	e.addHeld(c.st, f, int64(count), bytes, flags)
+	return true
+}
+
+// tcp is a TCP packet (train) of the conversation in direction dir (see
+// sendSteady).
+func (c *conv) tcp(dir int, flags uint8, size, count int, bytes int64) Packet {
+	var p Packet
+	if dir == fromClient {
+		p = c.fromClient(ProtoTCP, flags, size, count)
+	} else {
+		p = c.fromServer(ProtoTCP, flags, size, count)
+	}
+	p.Bytes = bytes
+	return p
 }
 
 // releaseHeld hands over the packets held in both directions.
@@ -98,9 +126,9 @@ func (c *conv) learn(d Delivery) {
 // RST.
 func (c *conv) segments(e *Engine, isClient bool, n int, ack bool) bool {
 	full, rest := n/mss, n%mss
-	mk, dir := c.fromClient, fromClient
+	dir, src := fromClient, c.cli
 	if !isClient {
-		mk, dir = c.fromServer, fromServer
+		dir, src = fromServer, c.sv.Dst
 	}
 	segs, largest := full, mss
 	if rest > 0 {
@@ -111,24 +139,24 @@ func (c *conv) segments(e *Engine, isClient bool, n int, ack bool) bool {
 	}
 	if segs == 0 {
 		if ack {
-			c.sendSteady(e, dir, mk(ProtoTCP, FlagACK, tcpHdr, 1))
+			c.sendSteady(e, dir, FlagACK, tcpHdr, 1, 0)
 		}
 		return true
 	}
-	p := mk(ProtoTCP, FlagACK|FlagPSH, tcpHdr+largest, segs)
-	hdr := int64(p.Size - largest) // IP and TCP headers
+	count, size := segs, tcpHdr+largest
+	hdr := int64(ipHdr(src) + tcpHdr) // IP and TCP headers
 	total := int64(full) * (hdr + mss)
 	if rest > 0 {
 		total += hdr + int64(rest) // the last segment carries rest
 	}
 	if ack {
-		p.Count++
+		count++
 		total += hdr
 	}
-	if total != int64(p.Count)*int64(p.Size) {
-		p.Bytes = total
+	if total == int64(count)*(int64(size)+int64(ipHdr(src))) {
+		total = 0 // Count × Size
 	}
-	return c.sendSteady(e, dir, p)
+	return c.sendSteady(e, dir, FlagACK|FlagPSH, size, count, total)
 }
 
 // acks sends the delayed ACKs (one per two segments) for n payload bytes.
@@ -138,11 +166,11 @@ func (c *conv) acks(e *Engine, isClient bool, n int) {
 	if k == 0 {
 		return
 	}
-	if isClient {
-		c.sendSteady(e, fromClient, c.fromClient(ProtoTCP, FlagACK, tcpHdr, k))
-	} else {
-		c.sendSteady(e, fromServer, c.fromServer(ProtoTCP, FlagACK, tcpHdr, k))
+	dir := fromClient
+	if !isClient {
+		dir = fromServer
 	}
+	c.sendSteady(e, dir, FlagACK, tcpHdr, k, 0)
 }
 
 // transfer is the time to push n bytes at 100 Mbit/s.
@@ -232,7 +260,7 @@ func (c *tcpConv) fire(e *Engine) {
 			c.tries = 0
 			c.acks(e, true, n)
 		} else {
-			c.sendSteady(e, fromServer, c.fromServer(ProtoTCP, FlagACK, tcpHdr, 1))
+			c.sendSteady(e, fromServer, FlagACK, tcpHdr, 1, 0)
 		}
 		c.i++
 		if c.i < c.exchanges {
@@ -260,20 +288,20 @@ func (c *tcpConv) fire(e *Engine) {
 		e.schedule(e.now.Add(half), c)
 	case stClose:
 		if c.rst {
-			c.sendSteady(e, fromClient, c.fromClient(ProtoTCP, FlagRST|FlagACK, tcpBareHdr, 1))
+			c.sendSteady(e, fromClient, FlagRST|FlagACK, tcpBareHdr, 1, 0)
 			return
 		}
-		if c.sendSteady(e, fromClient, c.fromClient(ProtoTCP, FlagFIN|FlagACK, tcpHdr, 1)) {
+		if c.sendSteady(e, fromClient, FlagFIN|FlagACK, tcpHdr, 1, 0) {
 			c.state = stFinAck
 			e.schedule(e.now.Add(half), c)
 		}
 	case stFinAck:
-		if c.sendSteady(e, fromServer, c.fromServer(ProtoTCP, FlagFIN|FlagACK, tcpHdr, 1)) {
+		if c.sendSteady(e, fromServer, FlagFIN|FlagACK, tcpHdr, 1, 0) {
 			c.state = stLastAck
 			e.schedule(e.now.Add(half), c)
 		}
 	case stLastAck:
-		c.sendSteady(e, fromClient, c.fromClient(ProtoTCP, FlagACK, tcpHdr, 1))
+		c.sendSteady(e, fromClient, FlagACK, tcpHdr, 1, 0)
 	}
 }
 

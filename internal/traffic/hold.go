@@ -34,22 +34,29 @@ type heldFlow struct {
 	seq   uint64 // hold order, for ties in the heap
 }
 
-// hold adds p to f's held packets; it counts them as delivered.
+// hold starts f's held train with p; it counts p as delivered.
 func (e *Engine) hold(ws *WorkloadStats, f *heldFlow, p Packet) {
 	n, b := int64(p.Packets()), p.TotalBytes()
-	if f.pos == 0 {
-		f.train = p
-		f.train.Time, f.train.Count, f.train.Bytes = e.now, int(n), b
-		f.first = e.now.UnixNano()
-		e.seq++
-		f.seq = e.seq
-		e.holds.push(f)
-	} else {
-		f.train.Time = e.now
-		f.train.Count += int(n)
-		f.train.Bytes += b
-		f.train.TCPFlags |= p.TCPFlags
-	}
+	f.train = p
+	f.train.Time, f.train.Count, f.train.Bytes = e.now, int(n), b
+	f.first = e.now.UnixNano()
+	e.seq++
+	f.seq = e.seq
+	e.holds.push(f)
+	e.countHeld(ws, n, b)
+}
+
+// addHeld adds n packets of b bytes with flags, sent now, to f's held
+// train; it counts them as delivered.
+func (e *Engine) addHeld(ws *WorkloadStats, f *heldFlow, n, b int64, flags uint8) {
+	f.train.Time = e.now
+	f.train.Count += int(n)
+	f.train.Bytes += b
+	f.train.TCPFlags |= flags
+	e.countHeld(ws, n, b)
+}
+
+func (e *Engine) countHeld(ws *WorkloadStats, n, b int64) {
 	e.stats.Held += n
 	e.stats.Packets += n
 	e.stats.Bytes += b
