@@ -572,8 +572,10 @@ var accept = &policy.Decision{Verdict: flow.ActionAccept}
 // checkSG evaluates the security group layer with connection tracking.
 func (d *Dataplane) checkSG(h *hop, p *Packet, now int64) (*policy.Decision, bool) {
 	conn := h.conn
+	var found *policy.Conn // the table's entry, live or not, when looked up
 	if conn == nil || !d.ct.Alive(conn, now) {
-		conn = d.ct.Get(h.ifc.zone, h.ctPacket(p))
+		found = d.ct.Get(h.ifc.zone, h.ctPacket(p))
+		conn = found
 		if conn != nil && !d.ct.Alive(conn, now) {
 			conn = nil
 		}
@@ -590,7 +592,7 @@ func (d *Dataplane) checkSG(h *hop, p *Packet, now int64) (*policy.Decision, boo
 		return &h.sg.Decision, false
 	}
 	if !h.sg.Untracked || h.ifc.alwaysTracked {
-		conn = d.ct.Track(h.ifc.zone, h.ctPacket(p), time.Unix(0, now))
+		conn = d.ct.Begin(found, h.ifc.zone, h.ctPacket(p), time.Unix(0, now))
 		d.ct.Update(conn, conn.OrigIsA, p.TCPFlags, now)
 		h.conn = conn
 	}

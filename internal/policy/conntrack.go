@@ -202,14 +202,24 @@ func (c *Conntrack) Get(zone uint32, p Packet) *Conn {
 // Track starts tracking the connection whose first packet is p (or returns
 // the existing entry, revived with p as initiator when it had expired).
 func (c *Conntrack) Track(zone uint32, p Packet, now time.Time) *Conn {
-	k, srcIsA := KeyOf(zone, p)
-	ns := now.UnixNano()
+	k, _ := KeyOf(zone, p)
 	conn := c.get(&k)
-	if conn != nil && c.Alive(conn, ns) {
+	if conn != nil && c.Alive(conn, now.UnixNano()) {
 		return conn
 	}
+	return c.Begin(conn, zone, p, now)
+}
+
+// Begin starts tracking the connection whose first packet is p, for a
+// caller that has just looked it up with Get and found no live entry:
+// found is what Get returned (nil: no entry; an expired one is revived as
+// a new connection with p as initiator). It saves Track's second lookup.
+func (c *Conntrack) Begin(found *Conn, zone uint32, p Packet, now time.Time) *Conn {
+	k, srcIsA := KeyOf(zone, p)
+	ns := now.UnixNano()
+	conn := found
 	if conn == nil {
-		conn = &Conn{Key: k}
+		conn = new(Conn)
 		c.put(&k, conn)
 	}
 	*conn = Conn{Key: k, OrigIsA: srcIsA, First: ns, Last: ns}
