@@ -186,6 +186,7 @@ const (
 	stClose
 	stFinAck
 	stLastAck
+	stRelease // over, its held packets to hand over (see later)
 )
 
 // tcpConv is a TCP connection: handshake (SYN retransmitted after 1 s and
@@ -202,6 +203,9 @@ type tcpConv struct {
 	// ackPending: the handshake's last ACK is still to be sent, with the
 	// first request or upload (segments).
 	ackPending bool
+	// ahead is the time (Unix ns) of the next step when fire takes it
+	// ahead of the clock (later); 0 otherwise.
+	ahead int64
 
 	bulk      int64 // bytes to upload at a steady rate (exfiltration)
 	bulkUntil time.Time
@@ -211,6 +215,71 @@ type tcpConv struct {
 const synTries = 3
 
 func (c *tcpConv) fire(e *Engine) {
+	now := e.now
+	c.step(e)
+	for c.ahead != 0 {
+		at := c.ahead
+		c.ahead = 0
+		e.now = time.Unix(0, at).UTC()
+		c.step(e)
+	}
+	if !e.again && c.state != stRelease {
+		// Over, ahead of the clock: its last held packets are handed over
+		// when the clock reaches them.
+		if last, ok := c.heldUntil(now); ok {
+			c.state = stRelease
+			e.schedule(last, c)
+		}
+	}
+	e.now = now
+}
+
+// later schedules the conversation's next step at t, or, when every packet
+// that step sends will be held (hold.go), lets fire take it now, ahead of
+// the clock: its packets keep their own times and reach the network only
+// when released, never before the clock reaches them (a train is released
+// when its Until is due, all its packets being earlier, or by a later step
+// of the same conversation, or by stRelease at its last packet). A busy
+// day's connections then take four events instead of two dozen.
+func (c *tcpConv) later(e *Engine, t time.Time) {
+	at := t.UnixNano()
+	if e.coalesce && at < e.end.UnixNano() && c.holdsAll(at) {
+		c.ahead = at
+		return
+	}
+	e.schedule(t, c)
+}
+
+// holdsAll reports whether every packet the next step sends at t (Unix ns)
+// would be held.
+func (c *tcpConv) holdsAll(t int64) bool {
+	cli, srv := t < c.held[fromClient].until, t < c.held[fromServer].until
+	switch c.state {
+	case stEstablished:
+		return cli && (c.bulk == 0 || srv)
+	case stRequest, stClose, stLastAck:
+		return cli
+	case stResponse, stBulk:
+		return cli && srv
+	case stFinAck:
+		return srv
+	}
+	return false
+}
+
+// heldUntil returns the time of the conversation's last held packet when
+// it is later than now.
+func (c *conv) heldUntil(now time.Time) (time.Time, bool) {
+	last := now
+	for i := range c.held {
+		if f := &c.held[i]; f.pos != 0 && f.train.Time.After(last) {
+			last = f.train.Time
+		}
+	}
+	return last, last.After(now)
+}
+
+func (c *tcpConv) step(e *Engine) {
 	half := c.rtt / 2
 	switch c.state {
 	case stSyn:
@@ -218,14 +287,14 @@ func (c *tcpConv) fire(e *Engine) {
 		if ok {
 			c.learn(d)
 			c.state = stSynAck
-			e.schedule(e.now.Add(half), c)
+			c.later(e, e.now.Add(half))
 			return
 		}
 		c.retrySyn(e)
 	case stSynAck:
 		if _, ok := c.send(e, fromServer, c.fromServer(ProtoTCP, FlagSYN|FlagACK, tcpSynHdr, 1)); ok {
 			c.state = stEstablished
-			e.schedule(e.now.Add(half), c)
+			c.later(e, e.now.Add(half))
 			return
 		}
 		c.state = stSyn
@@ -240,7 +309,7 @@ func (c *tcpConv) fire(e *Engine) {
 		} else {
 			c.state = stRequest
 		}
-		c.fire(e)
+		c.step(e)
 	case stRequest:
 		ack := c.ackPending
 		c.ackPending = false
@@ -250,7 +319,7 @@ func (c *tcpConv) fire(e *Engine) {
 		}
 		c.tries = 0
 		c.state = stResponse
-		e.schedule(e.now.Add(half+c.think+transfer(c.req[c.i])), c)
+		c.later(e, e.now.Add(half+c.think+transfer(c.req[c.i])))
 	case stResponse:
 		if n := c.resp[c.i]; n > 0 {
 			if !c.segments(e, false, n, false) {
@@ -265,11 +334,11 @@ func (c *tcpConv) fire(e *Engine) {
 		c.i++
 		if c.i < c.exchanges {
 			c.state = stRequest
-			e.schedule(e.now.Add(half+transfer(c.resp[c.i-1])+c.rtt), c)
+			c.later(e, e.now.Add(half+transfer(c.resp[c.i-1])+c.rtt))
 			return
 		}
 		c.state = stClose
-		e.schedule(e.now.Add(half+transfer(c.resp[c.i-1])), c)
+		c.later(e, e.now.Add(half+transfer(c.resp[c.i-1])))
 	case stBulk:
 		chunk := min(c.bulkRate, c.bulk)
 		ack := c.ackPending
@@ -281,11 +350,11 @@ func (c *tcpConv) fire(e *Engine) {
 		c.acks(e, false, int(chunk))
 		c.bulk -= chunk
 		if c.bulk > 0 && e.now.Add(time.Second).Before(c.bulkUntil) {
-			e.schedule(e.now.Add(time.Second), c)
+			c.later(e, e.now.Add(time.Second))
 			return
 		}
 		c.state = stClose
-		e.schedule(e.now.Add(half), c)
+		c.later(e, e.now.Add(half))
 	case stClose:
 		if c.rst {
 			c.sendSteady(e, fromClient, FlagRST|FlagACK, tcpBareHdr, 1, 0)
@@ -293,15 +362,17 @@ func (c *tcpConv) fire(e *Engine) {
 		}
 		if c.sendSteady(e, fromClient, FlagFIN|FlagACK, tcpHdr, 1, 0) {
 			c.state = stFinAck
-			e.schedule(e.now.Add(half), c)
+			c.later(e, e.now.Add(half))
 		}
 	case stFinAck:
 		if c.sendSteady(e, fromServer, FlagFIN|FlagACK, tcpHdr, 1, 0) {
 			c.state = stLastAck
-			e.schedule(e.now.Add(half), c)
+			c.later(e, e.now.Add(half))
 		}
 	case stLastAck:
 		c.sendSteady(e, fromClient, FlagACK, tcpHdr, 1, 0)
+	case stRelease:
+		c.releaseHeld(e)
 	}
 }
 

@@ -140,7 +140,6 @@ func (e *Engine) Run(ctx context.Context) error {
 		if ev.at >= end {
 			continue
 		}
-		e.releaseDue(ev.at)
 		if n++; n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -155,6 +154,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		}
 		e.now = time.Unix(0, ev.at).UTC()
+		e.releaseDue(ev.at) // before anything at ev.at, Progress's window closing included
 		if e.opts.Progress != nil && !e.now.Before(nextProgress) {
 			e.opts.Progress(e.now, &e.stats)
 			nextProgress = e.now.Truncate(time.Minute).Add(time.Minute)
@@ -171,8 +171,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.pool.put(ev.act)
 		}
 	}
-	e.releaseAll()
 	e.now = e.end
+	e.releaseAll() // the clock has reached every held packet
 	if e.opts.Progress != nil {
 		e.opts.Progress(e.now, &e.stats)
 	}

@@ -20,6 +20,9 @@ type steadyNet struct {
 	until  map[*dataplane.FlowHint]int64
 	last   map[*dataplane.FlowHint]time.Time
 	latest time.Time // of all packets handed over so far
+	// clock is the engine's: no packet may reach the network before the
+	// clock reaches it (conversations run ahead of the clock, hold.go).
+	clock func() time.Time
 	// violations are held trains that start before their direction's
 	// last hand-over, or that come after a packet (of any flow) at or
 	// past the Until of that hand-over: the engine must release a train
@@ -36,6 +39,10 @@ func (n *steadyNet) Send(p Packet) (Delivery, error) {
 				p.Src, p.SrcPort, p.Dst, p.DstPort, first.Format(time.StampMicro), p.Time.Format(time.StampMicro), n.last[k].Format(time.StampMicro),
 				time.Unix(0, until).UTC().Format(time.StampMicro), n.latest.Format(time.StampMicro)))
 		}
+	}
+	if n.clock != nil && p.Time.After(n.clock()) {
+		n.violations = append(n.violations, fmt.Sprintf("%s:%d>%s:%d: packet at %s handed over at %s, ahead of the clock",
+			p.Src, p.SrcPort, p.Dst, p.DstPort, p.Time.Format(time.StampMicro), n.clock().Format(time.StampMicro)))
 	}
 	n.packets = append(n.packets, p)
 	n.until[k] = p.Time.Add(n.hold).UnixNano()
@@ -102,6 +109,7 @@ func TestHoldKeepsFlows(t *testing.T) {
 		t.Run(hold.String(), func(t *testing.T) {
 			net := newSteadyNet(hold)
 			e := NewEngine(loadYAML(t, holdScenario), net, Options{})
+			net.clock = e.Now
 			if err := e.Run(context.Background()); err != nil {
 				t.Fatal(err)
 			}
